@@ -1,0 +1,42 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "LoRAKit",
+    products: [
+        .library(name: "LoRAKit", targets: ["LoRAKit"]),
+        .library(name: "LinearAlgebra", targets: ["LinearAlgebra"]),
+        .executable(name: "lora", targets: ["LoRATool"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CBLASLAPACK",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev", "liblapacke-dev"])]
+        ),
+        .target(name: "LinearAlgebra", dependencies: ["CBLASLAPACK"]),
+        .target(name: "LoRAKit", dependencies: ["LinearAlgebra"]),
+        .executableTarget(
+            name: "LoRATool",
+            dependencies: [
+                "LoRAKit",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "LinearAlgebraTests", dependencies: ["LinearAlgebra"]),
+        .executableTarget(
+            name: "LinearAlgebraBenchmarks",
+            dependencies: [
+                "LinearAlgebra",
+                .product(name: "Benchmark", package: "benchmark"),
+            ],
+            path: "Benchmarks/LinearAlgebraBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

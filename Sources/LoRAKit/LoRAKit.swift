@@ -1,0 +1,2 @@
+// `import LoRAKit` gives every LoRAKit module.
+@_exported import LinearAlgebra

@@ -1,0 +1,11 @@
+import ArgumentParser
+
+/// The `lora` command: LoRA adapters and low-rank analysis from the shell.
+@main
+struct LoRACommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "lora",
+        abstract: "LoRA adapters and low-rank analysis on OpenBLAS and LAPACKE.",
+        subcommands: [Demo.self]
+    )
+}
