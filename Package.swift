@@ -6,6 +6,7 @@ let package = Package(
     products: [
         .library(name: "LoRAKit", targets: ["LoRAKit"]),
         .library(name: "LinearAlgebra", targets: ["LinearAlgebra"]),
+        .library(name: "LoRA", targets: ["LoRA"]),
         .executable(name: "lora", targets: ["LoRATool"]),
     ],
     dependencies: [
@@ -19,7 +20,8 @@ let package = Package(
             providers: [.apt(["libopenblas-dev", "liblapacke-dev"])]
         ),
         .target(name: "LinearAlgebra", dependencies: ["CBLASLAPACK"]),
-        .target(name: "LoRAKit", dependencies: ["LinearAlgebra"]),
+        .target(name: "LoRA", dependencies: ["LinearAlgebra"]),
+        .target(name: "LoRAKit", dependencies: ["LinearAlgebra", "LoRA"]),
         .executableTarget(
             name: "LoRATool",
             dependencies: [
@@ -28,6 +30,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "LinearAlgebraTests", dependencies: ["LinearAlgebra"]),
+        .testTarget(name: "LoRATests", dependencies: ["LoRA"]),
         .executableTarget(
             name: "LinearAlgebraBenchmarks",
             dependencies: [

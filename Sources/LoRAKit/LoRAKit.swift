@@ -1,2 +1,3 @@
 // `import LoRAKit` gives every LoRAKit module.
 @_exported import LinearAlgebra
+@_exported import LoRA

@@ -1,0 +1,84 @@
+import LinearAlgebra
+
+/// The weights of one LoRA-adapted linear map and its inference-time operations.
+///
+/// For a batch `X: n×k` (rows are tokens) the output is
+/// `Y = X·Wᵀ + s·(X·Aᵀ)·Bᵀ`, with the frozen base `W: d×k`, `A: r×k`, `B: d×r` and the
+/// scaling `s` (α/r, or α/√r for rsLoRA). Merging folds the update into the base,
+/// `W ← W + s·B·A`, after which the forward is one GEMM; unmerging subtracts it again.
+public struct LoRAWeights<Scalar: MatrixScalar>: Sendable {
+    /// The base weight `W: d×k` (`out×in`). Holds `W + s·B·A` while merged.
+    public private(set) var base: Matrix<Scalar>
+    /// The down-projection `A: r×k`.
+    public var a: Matrix<Scalar> {
+        didSet { precondition(!isMerged, "LoRAWeights: A changed while merged") }
+    }
+    /// The up-projection `B: d×r`.
+    public var b: Matrix<Scalar> {
+        didSet { precondition(!isMerged, "LoRAWeights: B changed while merged") }
+    }
+    /// The scaling `s` of the adapter path.
+    public var scale: Scalar {
+        didSet { precondition(!isMerged, "LoRAWeights: scale changed while merged") }
+    }
+    /// Whether `s·B·A` is folded into ``base``.
+    public private(set) var isMerged = false
+
+    /// Output features `d`.
+    public var outFeatures: Int { base.rows }
+    /// Input features `k`.
+    public var inFeatures: Int { base.columns }
+    /// The rank `r`.
+    public var rank: Int { a.rows }
+
+    /// Weights from `W: d×k`, `A: r×k`, `B: d×r` and the scaling `s`; not merged.
+    public init(base: Matrix<Scalar>, a: Matrix<Scalar>, b: Matrix<Scalar>, scale: Scalar) {
+        precondition(
+            a.columns == base.columns && b.rows == base.rows && b.columns == a.rows,
+            "LoRAWeights: W \(base.shapeDescription), A \(a.shapeDescription), B \(b.shapeDescription) do not fit (need W d×k, A r×k, B d×r)")
+        self.base = base
+        self.a = a
+        self.b = b
+        self.scale = scale
+    }
+
+    /// `Y = X·Wᵀ + s·(X·Aᵀ)·Bᵀ` (or `X·Wᵀ` while merged) into `y: n×d`, using `workspace: n×r`
+    /// for `X·Aᵀ`. Allocates nothing when `y` and `workspace` are uniquely referenced.
+    public func forward(_ x: Matrix<Scalar>, into y: inout Matrix<Scalar>, workspace: inout Matrix<Scalar>) {
+        precondition(
+            x.columns == inFeatures && y.rows == x.rows && y.columns == outFeatures,
+            "LoRAWeights.forward: X \(x.shapeDescription) with W \(base.shapeDescription) does not fit Y \(y.shapeDescription)")
+        Matrix.gemm(x, base, transposeB: .transposed, into: &y)
+        guard !isMerged else { return }
+        precondition(
+            workspace.rows == x.rows && workspace.columns == rank,
+            "LoRAWeights.forward: workspace \(workspace.shapeDescription), need \(x.rows)×\(rank)")
+        Matrix.gemm(x, a, transposeB: .transposed, into: &workspace)
+        Matrix.gemm(workspace, b, transposeB: .transposed, alpha: scale, beta: 1, into: &y)
+    }
+
+    /// `Y = X·Wᵀ + s·(X·Aᵀ)·Bᵀ` for `X: n×k`, returning `Y: n×d`.
+    public func forward(_ x: Matrix<Scalar>) -> Matrix<Scalar> {
+        var y = Matrix<Scalar>.zeros(x.rows, outFeatures)
+        var workspace = Matrix<Scalar>.zeros(x.rows, rank)
+        forward(x, into: &y, workspace: &workspace)
+        return y
+    }
+
+    /// `W ← W + s·B·A`, in place with one GEMM. Merging twice is a programmer error.
+    public mutating func merge() {
+        precondition(!isMerged, "LoRAWeights.merge: already merged")
+        Matrix.gemm(b, a, alpha: scale, beta: 1, into: &base)
+        isMerged = true
+    }
+
+    /// `W ← W − s·B·A`, in place with one GEMM, restoring the base up to rounding.
+    public mutating func unmerge() {
+        precondition(isMerged, "LoRAWeights.unmerge: not merged")
+        Matrix.gemm(b, a, alpha: -scale, beta: 1, into: &base)
+        isMerged = false
+    }
+
+    /// Trainable parameters `r·(d + k)`.
+    public var adapterParameterCount: Int { a.count + b.count }
+}
