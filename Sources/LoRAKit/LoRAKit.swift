@@ -1,3 +1,4 @@
 // `import LoRAKit` gives every LoRAKit module.
 @_exported import LinearAlgebra
 @_exported import LoRA
+@_exported import LowRank
