@@ -8,6 +8,7 @@ let package = Package(
         .library(name: "LinearAlgebra", targets: ["LinearAlgebra"]),
         .library(name: "LoRA", targets: ["LoRA"]),
         .library(name: "Plotting", targets: ["Plotting"]),
+        .library(name: "LowRank", targets: ["LowRank"]),
         .executable(name: "lora", targets: ["LoRATool"]),
     ],
     dependencies: [
@@ -23,7 +24,8 @@ let package = Package(
         .target(name: "LinearAlgebra", dependencies: ["CBLASLAPACK"]),
         .target(name: "LoRA", dependencies: ["LinearAlgebra"]),
         .target(name: "Plotting"),
-        .target(name: "LoRAKit", dependencies: ["LinearAlgebra", "LoRA", "Plotting"]),
+        .target(name: "LoRAKit", dependencies: ["LinearAlgebra", "LoRA", "LowRank", "Plotting"]),
+        .target(name: "LowRank", dependencies: ["LinearAlgebra"]),
         .executableTarget(
             name: "LoRATool",
             dependencies: [
@@ -34,6 +36,7 @@ let package = Package(
         .testTarget(name: "LinearAlgebraTests", dependencies: ["LinearAlgebra"]),
         .testTarget(name: "LoRATests", dependencies: ["LoRA"]),
         .testTarget(name: "PlottingTests", dependencies: ["Plotting"]),
+        .testTarget(name: "LowRankTests", dependencies: ["LowRank"], resources: [.copy("Fixtures")]),
         .executableTarget(
             name: "LinearAlgebraBenchmarks",
             dependencies: [
