@@ -21,6 +21,8 @@ let package = Package(
         ),
         .target(name: "LinearAlgebra", dependencies: ["CBLASLAPACK"]),
         .target(name: "LoRA", dependencies: ["LinearAlgebra"]),
+        .target(name: "Layers", dependencies: ["LinearAlgebra"]),
+        .target(name: "Optimizers", dependencies: ["LinearAlgebra", "Layers"]),
         .target(name: "LoRAKit", dependencies: ["LinearAlgebra", "LoRA"]),
         .executableTarget(
             name: "LoRATool",
@@ -31,6 +33,8 @@ let package = Package(
         ),
         .testTarget(name: "LinearAlgebraTests", dependencies: ["LinearAlgebra"]),
         .testTarget(name: "LoRATests", dependencies: ["LoRA"]),
+        .testTarget(name: "LayersTests", dependencies: ["Layers"]),
+        .testTarget(name: "OptimizersTests", dependencies: ["Optimizers"]),
         .executableTarget(
             name: "LinearAlgebraBenchmarks",
             dependencies: [
