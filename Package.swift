@@ -25,6 +25,7 @@ let package = Package(
         .target(name: "LoRA", dependencies: ["LinearAlgebra"]),
         .target(name: "Plotting"),
         .target(name: "LowRank", dependencies: ["LinearAlgebra"]),
+        .target(name: "LoRABench", dependencies: ["LinearAlgebra", "LoRA", "Plotting"]),
         .target(name: "Layers", dependencies: ["LinearAlgebra"]),
         .target(name: "Optimizers", dependencies: ["LinearAlgebra", "Layers"]),
         .target(
@@ -35,11 +36,13 @@ let package = Package(
             name: "LoRATool",
             dependencies: [
                 "LoRAKit",
+                "LoRABench",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "LinearAlgebraTests", dependencies: ["LinearAlgebra"]),
         .testTarget(name: "LoRATests", dependencies: ["LoRA"]),
+        .testTarget(name: "LoRABenchTests", dependencies: ["LoRABench"]),
         .testTarget(name: "PlottingTests", dependencies: ["Plotting"]),
         .testTarget(name: "LowRankTests", dependencies: ["LowRank"], resources: [.copy("Fixtures")]),
         .testTarget(name: "LayersTests", dependencies: ["Layers"]),
@@ -51,6 +54,16 @@ let package = Package(
                 .product(name: "Benchmark", package: "benchmark"),
             ],
             path: "Benchmarks/LinearAlgebraBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+        .executableTarget(
+            name: "LoRABenchmarks",
+            dependencies: [
+                "LinearAlgebra",
+                "LoRA",
+                .product(name: "Benchmark", package: "benchmark"),
+            ],
+            path: "Benchmarks/LoRABenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
     ],
