@@ -81,15 +81,48 @@ public struct LoRAWeights<Scalar: MatrixScalar>: Sendable {
         precondition(
             workspace.rows == x.rows && workspace.columns == rank,
             "LoRAWeights.addAdapter: workspace \(workspace.shapeDescription), need \(x.rows)×\(rank)")
+        guard rank > 0 else { return }
         BLAS.withThreadCount(Self.adapterThreadCount) {
-            Matrix.gemm(x, a, transposeB: .transposed, into: &workspace)
-            Matrix.gemm(workspace, b, transposeB: .transposed, alpha: scale, beta: 1, into: &y)
+            if x.rows == 1 {
+                Self.multiplyVector(a, x, into: &workspace)
+                Self.multiplyVector(b, workspace, alpha: scale, beta: 1, into: &y)
+            } else {
+                Matrix.gemm(x, a, transposeB: .transposed, into: &workspace)
+                Matrix.gemm(workspace, b, transposeB: .transposed, alpha: scale, beta: 1, into: &y)
+            }
         }
     }
 
-    /// `Y = X·Wᵀ` with all BLAS threads.
+    /// `Y = X·Wᵀ` with all BLAS threads; a GEMV for one token, where a GEMM would spend more
+    /// time packing `W` than multiplying.
     private func multiplyBase(_ x: Matrix<Scalar>, into y: inout Matrix<Scalar>) {
-        Matrix.gemm(x, base, transposeB: .transposed, into: &y)
+        if x.rows == 1 {
+            Self.multiplyVector(base, x, into: &y)
+        } else {
+            Matrix.gemm(x, base, transposeB: .transposed, into: &y)
+        }
+    }
+
+    /// `yᵀ = α·M·xᵀ + β·yᵀ` for one-row `x: 1×c`, `y: 1×m` and `M: m×c` (a GEMV, no allocation).
+    private static func multiplyVector(
+        _ m: Matrix<Scalar>, _ x: Matrix<Scalar>, alpha: Scalar = 1, beta: Scalar = 0, into y: inout Matrix<Scalar>
+    ) {
+        guard m.rows > 0 else { return }
+        guard m.columns > 0 else {  // an empty sum: y = β·y
+            y.withUnsafeMutableBufferPointer { py in
+                for i in py.indices { py[i] = beta == 0 ? 0 : beta * py[i] }
+            }
+            return
+        }
+        m.withUnsafeBufferPointer { pm in
+            x.withUnsafeBufferPointer { px in
+                y.withUnsafeMutableBufferPointer { py in
+                    Scalar._gemv(
+                        .none, m: m.rows, n: m.columns, alpha: alpha, a: pm.baseAddress!, lda: m.columns,
+                        x: px.baseAddress!, beta: beta, y: py.baseAddress!)
+                }
+            }
+        }
     }
 
     /// `W ← W + s·B·A`, in place with one GEMM. Merging twice is a programmer error.

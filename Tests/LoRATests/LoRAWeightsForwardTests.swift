@@ -6,8 +6,10 @@ import Testing
 /// by naive loops in Double, for merged and unmerged weights and odd shapes.
 @Suite("LoRAWeights forward against the three-GEMM form")
 struct LoRAWeightsForwardTests {
-    /// `(d, k, r, n)`: odd sizes, one token, rank 1, more tokens than features.
-    static let shapes = [(13, 11, 3, 1), (13, 11, 3, 7), (5, 17, 1, 1), (31, 29, 5, 2), (9, 6, 4, 40), (64, 48, 8, 33)]
+    /// `(d, k, r, n)`: odd sizes, one token (the GEMV path), rank 1, more tokens than features, no inputs.
+    static let shapes = [
+        (13, 11, 3, 1), (13, 11, 3, 7), (5, 17, 1, 1), (31, 29, 5, 2), (9, 6, 4, 40), (64, 48, 8, 33), (6, 0, 2, 1), (6, 0, 2, 3),
+    ]
 
     /// `X·Mᵀ` by naive loops in Double.
     func naiveTimesTransposed<T: MatrixScalar>(_ x: Matrix<T>, _ m: Matrix<T>) -> [[Double]] {
