@@ -7,6 +7,7 @@ let package = Package(
         .library(name: "LoRAKit", targets: ["LoRAKit"]),
         .library(name: "LinearAlgebra", targets: ["LinearAlgebra"]),
         .library(name: "LoRA", targets: ["LoRA"]),
+        .library(name: "TensorFormats", targets: ["TensorFormats"]),
         .library(name: "Plotting", targets: ["Plotting"]),
         .executable(name: "lora", targets: ["LoRATool"]),
     ],
@@ -23,6 +24,7 @@ let package = Package(
         .target(name: "LinearAlgebra", dependencies: ["CBLASLAPACK"]),
         .target(name: "LoRA", dependencies: ["LinearAlgebra"]),
         .target(name: "Plotting"),
+        .target(name: "TensorFormats", dependencies: ["LinearAlgebra"]),
         .target(name: "LoRAKit", dependencies: ["LinearAlgebra", "LoRA", "Plotting"]),
         .executableTarget(
             name: "LoRATool",
@@ -34,6 +36,7 @@ let package = Package(
         .testTarget(name: "LinearAlgebraTests", dependencies: ["LinearAlgebra"]),
         .testTarget(name: "LoRATests", dependencies: ["LoRA"]),
         .testTarget(name: "PlottingTests", dependencies: ["Plotting"]),
+        .testTarget(name: "TensorFormatsTests", dependencies: ["TensorFormats"], resources: [.copy("Fixtures")]),
         .executableTarget(
             name: "LinearAlgebraBenchmarks",
             dependencies: [
