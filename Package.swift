@@ -22,10 +22,10 @@ let package = Package(
             providers: [.apt(["libopenblas-dev", "liblapacke-dev"])]
         ),
         .target(name: "LinearAlgebra", dependencies: ["CBLASLAPACK"]),
-        .target(name: "LoRA", dependencies: ["LinearAlgebra"]),
+        .target(name: "LoRA", dependencies: ["LinearAlgebra", "TensorFormats"]),
         .target(name: "Plotting"),
         .target(name: "TensorFormats", dependencies: ["LinearAlgebra"]),
-        .target(name: "LoRAKit", dependencies: ["LinearAlgebra", "LoRA", "Plotting"]),
+        .target(name: "LoRAKit", dependencies: ["LinearAlgebra", "LoRA", "Plotting", "TensorFormats"]),
         .executableTarget(
             name: "LoRATool",
             dependencies: [
@@ -37,6 +37,7 @@ let package = Package(
         .testTarget(name: "LoRATests", dependencies: ["LoRA"]),
         .testTarget(name: "PlottingTests", dependencies: ["Plotting"]),
         .testTarget(name: "TensorFormatsTests", dependencies: ["TensorFormats"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "PEFTAdapterTests", dependencies: ["LoRA", "TensorFormats"], resources: [.copy("Fixtures")]),
         .executableTarget(
             name: "LinearAlgebraBenchmarks",
             dependencies: [

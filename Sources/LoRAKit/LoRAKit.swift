@@ -2,3 +2,4 @@
 @_exported import LinearAlgebra
 @_exported import LoRA
 @_exported import Plotting
+@_exported import TensorFormats

@@ -126,3 +126,23 @@ struct SafetensorsWritingTests {
 private extension BinaryFloatingPoint {
     var doubleValue: Double { Double(self) }
 }
+
+@Suite("dtype rounding helpers")
+struct DTypeRoundingTests {
+    @Test("rounded() equals what the file stores; ulp is the gap to the next value")
+    func roundedAndULP() throws {
+        var generator = SeededGenerator(seed: 14)
+        let matrix = Matrix<Double>.randomNormal(rows: 4, columns: 5, using: &generator)
+        for dtype in [TensorDType.float16, .bfloat16, .float32, .float64] {
+            var writer = SafetensorsWriter()
+            writer.add("m", matrix, as: dtype)
+            #expect(try SafetensorsFile(data: writer.encoded(), path: "m").matrix("m", as: Double.self) == dtype.rounded(matrix))
+        }
+        #expect(TensorDType.float16.unitInLastPlace(of: 1) == 0x1p-10)
+        #expect(TensorDType.bfloat16.unitInLastPlace(of: 1) == 0x1p-7)
+        #expect(TensorDType.bfloat16.unitInLastPlace(of: -3) == 0x1p-6)
+        #expect(TensorDType.float32.unitInLastPlace(of: 1) == 0x1p-23)
+        #expect(TensorDType.float64.unitInLastPlace(of: 1) == 0x1p-52)
+        #expect(TensorDType.bfloat16.unitInLastPlace(of: 0) == 0x1p-133)
+    }
+}

@@ -1,0 +1,119 @@
+import LinearAlgebra
+import TensorFormats
+
+/// How many singular triplets of `ΔW` an extracted adapter keeps.
+public enum RankSelection: Sendable, Equatable {
+    /// Exactly `r` (at most `min(d, k)`).
+    case rank(Int)
+    /// The fewest that keep a fraction `e ∈ (0, 1]` of the energy: `Σ_{i≤r} σᵢ² ≥ e·Σ σᵢ²`.
+    case energy(Double)
+}
+
+/// One module of an extracted adapter.
+public struct ExtractedModuleReport: Sendable, Equatable {
+    /// The module path (the tensor key without `.weight`).
+    public let module: String
+    /// The weight's shape `[d, k]`.
+    public let shape: [Int]
+    /// The rank kept.
+    public let rank: Int
+    /// `Σ_{i≤r} σᵢ² / Σ σᵢ²`.
+    public let retainedEnergy: Double
+    /// `‖ΔW − B·A‖_F` with `A`, `B` as stored (after rounding to the adapter's dtype).
+    public let absoluteError: Double
+    /// `‖ΔW − B·A‖_F / ‖ΔW‖_F`.
+    public let relativeError: Double
+    /// `r·(d + k)`.
+    public let parameters: Int
+}
+
+/// Builds a PEFT adapter from two checkpoints of one model: `ΔW = W_tuned − W_base` per 2-D
+/// `<module>.weight`, truncated SVD `ΔW ≈ U_r Σ_r V_rᵀ`, stored as `B = U_r Σ_r^{1/2}` (d×r) and
+/// `A = Σ_r^{1/2} V_rᵀ` (r×k) with `α = r`, so the scaling `α/r` is 1 and `ΔW ≈ B·A`.
+public enum AdapterExtraction {
+    /// The adapter (factors already rounded to `dtype`, the dtype to write them in) and one report
+    /// per module whose weight differs. `targets` restricts the modules by PEFT's rule.
+    public static func extract(
+        base: SafetensorsFile, tuned: SafetensorsFile, selection: RankSelection,
+        targets: TargetModules? = nil, dtype: TensorDType = .float32
+    ) throws(PEFTAdapterError) -> (adapter: PEFTAdapter<Double>, reports: [ExtractedModuleReport]) {
+        let filter = targets.map { LoRAConfiguration(targetModules: $0) }
+        var modules: [String: PEFTAdapter<Double>.Factors] = [:]
+        var reports: [ExtractedModuleReport] = []
+        for info in tuned.tensors where info.name.hasSuffix(".weight") && info.shape.count == 2 && info.dtype.isConvertible {
+            let path = String(info.name.dropLast(".weight".count))
+            if let filter, !filter.targets(path) { continue }
+            let delta = try difference(info, base: base, tuned: tuned)
+            guard delta.elements.contains(where: { $0 != 0 }) else { continue }
+            let (factors, report) = try factorize(delta, module: path, selection: selection, dtype: dtype)
+            modules[path] = factors
+            reports.append(report)
+        }
+        guard !reports.isEmpty else { throw .nothingToExtract(base: base.path, tuned: tuned.path) }
+        return (PEFTAdapter(configuration: configuration(for: reports), modules: modules), reports)
+    }
+
+    private static func difference(_ info: TensorInfo, base: SafetensorsFile, tuned: SafetensorsFile) throws(PEFTAdapterError) -> Matrix<Double> {
+        let baseInfo: TensorInfo
+        do { baseInfo = try base.info(info.name) } catch { throw .missingTensor(file: base.path, key: info.name) }
+        guard baseInfo.shape == info.shape else {
+            throw .shapeMismatch(file: tuned.path, key: info.name, shape: info.shapeDescription,
+                                 otherKey: "\(base.path): \(info.name)", otherShape: baseInfo.shapeDescription)
+        }
+        do {
+            return try tuned.matrix(info.name, as: Double.self) - base.matrix(info.name, as: Double.self)
+        } catch {
+            throw .tensorFile(error)
+        }
+    }
+
+    private static func factorize(
+        _ delta: Matrix<Double>, module: String, selection: RankSelection, dtype: TensorDType
+    ) throws(PEFTAdapterError) -> (PEFTAdapter<Double>.Factors, ExtractedModuleReport) {
+        let svd: SingularValueDecomposition<Double>
+        do { svd = try delta.singularValueDecomposition() } catch {
+            throw .decompositionFailed(module: module, reason: "\(error)")
+        }
+        let energies = svd.singularValues.map { $0 * $0 }
+        let total = energies.reduce(0, +)
+        let rank = chosenRank(energies: energies, total: total, selection: selection)
+        let roots = svd.singularValues.prefix(rank).map { $0.squareRoot() }
+        let b = dtype.rounded(Matrix(rows: delta.rows, columns: rank) { i, j in svd.u[i, j] * roots[j] })
+        let a = dtype.rounded(Matrix(rows: rank, columns: delta.columns) { i, j in roots[i] * svd.vt[i, j] })
+        let error = (delta - b * a).frobeniusNorm
+        let report = ExtractedModuleReport(
+            module: module, shape: [delta.rows, delta.columns], rank: rank,
+            retainedEnergy: energies.prefix(rank).reduce(0, +) / total,
+            absoluteError: error, relativeError: error / total.squareRoot(),
+            parameters: rank * (delta.rows + delta.columns))
+        return (PEFTAdapter.Factors(a: a, b: b), report)
+    }
+
+    /// The rank for `selection`, at least 1 and at most the number of singular values.
+    static func chosenRank(energies: [Double], total: Double, selection: RankSelection) -> Int {
+        switch selection {
+        case let .rank(r):
+            return max(1, min(r, energies.count))
+        case let .energy(fraction):
+            var sum = 0.0
+            for (i, energy) in energies.enumerated() {
+                sum += energy
+                if sum >= fraction * total { return i + 1 }
+            }
+            return energies.count
+        }
+    }
+
+    /// `α = r` for every module: the most common rank as `r`, the others in the patterns.
+    private static func configuration(for reports: [ExtractedModuleReport]) -> LoRAConfiguration {
+        let counts = Dictionary(reports.map { ($0.rank, 1) }, uniquingKeysWith: +)
+        let rank = counts.max { ($0.value, $0.key) < ($1.value, $1.key) }!.key
+        var configuration = LoRAConfiguration(
+            rank: rank, alpha: Double(rank), targetModules: .names(reports.map(\.module).sorted()), inferenceMode: true)
+        for report in reports where report.rank != rank {
+            configuration.rankPattern[report.module] = report.rank
+            configuration.alphaPattern[report.module] = Double(report.rank)
+        }
+        return configuration
+    }
+}
