@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "LoRA", targets: ["LoRA"]),
         .library(name: "TensorFormats", targets: ["TensorFormats"]),
         .library(name: "Plotting", targets: ["Plotting"]),
+        .library(name: "LowRank", targets: ["LowRank"]),
         .executable(name: "lora", targets: ["LoRATool"]),
     ],
     dependencies: [
@@ -22,10 +23,16 @@ let package = Package(
             providers: [.apt(["libopenblas-dev", "liblapacke-dev"])]
         ),
         .target(name: "LinearAlgebra", dependencies: ["CBLASLAPACK"]),
-        .target(name: "LoRA", dependencies: ["LinearAlgebra", "TensorFormats"]),
+        .target(name: "LoRA", dependencies: ["LinearAlgebra", "LowRank", "TensorFormats"]),
         .target(name: "Plotting"),
         .target(name: "TensorFormats", dependencies: ["LinearAlgebra"]),
-        .target(name: "LoRAKit", dependencies: ["LinearAlgebra", "LoRA", "Plotting", "TensorFormats"]),
+        .target(name: "LowRank", dependencies: ["LinearAlgebra"]),
+        .target(name: "Layers", dependencies: ["LinearAlgebra"]),
+        .target(name: "Optimizers", dependencies: ["LinearAlgebra", "Layers"]),
+        .target(
+            name: "LoRAKit",
+            dependencies: ["LinearAlgebra", "LoRA", "LowRank", "Layers", "Optimizers", "Plotting", "TensorFormats"]
+        ),
         .executableTarget(
             name: "LoRATool",
             dependencies: [
@@ -38,6 +45,9 @@ let package = Package(
         .testTarget(name: "PlottingTests", dependencies: ["Plotting"]),
         .testTarget(name: "TensorFormatsTests", dependencies: ["TensorFormats"], resources: [.copy("Fixtures")]),
         .testTarget(name: "PEFTAdapterTests", dependencies: ["LoRA", "TensorFormats"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "LowRankTests", dependencies: ["LowRank"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "LayersTests", dependencies: ["Layers"]),
+        .testTarget(name: "OptimizersTests", dependencies: ["Optimizers"]),
         .executableTarget(
             name: "LinearAlgebraBenchmarks",
             dependencies: [

@@ -1,4 +1,5 @@
 import LinearAlgebra
+import LowRank
 import TensorFormats
 
 /// How many singular triplets of `ΔW` an extracted adapter keeps.
@@ -30,6 +31,7 @@ public struct ExtractedModuleReport: Sendable, Equatable {
 /// Builds a PEFT adapter from two checkpoints of one model: `ΔW = W_tuned − W_base` per 2-D
 /// `<module>.weight`, truncated SVD `ΔW ≈ U_r Σ_r V_rᵀ`, stored as `B = U_r Σ_r^{1/2}` (d×r) and
 /// `A = Σ_r^{1/2} V_rᵀ` (r×k) with `α = r`, so the scaling `α/r` is 1 and `ΔW ≈ B·A`.
+/// The SVD is LowRank's: randomized for a small fixed rank, exact otherwise.
 public enum AdapterExtraction {
     /// The adapter (factors already rounded to `dtype`, the dtype to write them in) and one report
     /// per module whose weight differs. `targets` restricts the modules by PEFT's rule.
@@ -37,6 +39,10 @@ public enum AdapterExtraction {
         base: SafetensorsFile, tuned: SafetensorsFile, selection: RankSelection,
         targets: TargetModules? = nil, dtype: TensorDType = .float32
     ) throws(PEFTAdapterError) -> (adapter: PEFTAdapter<Double>, reports: [ExtractedModuleReport]) {
+        switch selection {
+        case let .rank(r): precondition(r >= 1, "AdapterExtraction: rank \(r) < 1")
+        case let .energy(e): precondition(e > 0 && e <= 1, "AdapterExtraction: energy \(e) is not in (0, 1]")
+        }
         let filter = targets.map { LoRAConfiguration(targetModules: $0) }
         var modules: [String: PEFTAdapter<Double>.Factors] = [:]
         var reports: [ExtractedModuleReport] = []
@@ -71,36 +77,37 @@ public enum AdapterExtraction {
         _ delta: Matrix<Double>, module: String, selection: RankSelection, dtype: TensorDType
     ) throws(PEFTAdapterError) -> (PEFTAdapter<Double>.Factors, ExtractedModuleReport) {
         let svd: SingularValueDecomposition<Double>
-        do { svd = try delta.singularValueDecomposition() } catch {
-            throw .decompositionFailed(module: module, reason: "\(error)")
+        do {
+            svd = try truncatedSVD(delta, selection: selection)
+        } catch {
+            throw .decompositionFailed(module: module, reason: error.description)
         }
-        let energies = svd.singularValues.map { $0 * $0 }
-        let total = energies.reduce(0, +)
-        let rank = chosenRank(energies: energies, total: total, selection: selection)
-        let roots = svd.singularValues.prefix(rank).map { $0.squareRoot() }
-        let b = dtype.rounded(Matrix(rows: delta.rows, columns: rank) { i, j in svd.u[i, j] * roots[j] })
-        let a = dtype.rounded(Matrix(rows: rank, columns: delta.columns) { i, j in roots[i] * svd.vt[i, j] })
-        let error = (delta - b * a).frobeniusNorm
+        let rank = svd.singularValues.count
+        let (b, a) = svd.loraFactors()
+        let storedB = dtype.rounded(b), storedA = dtype.rounded(a)
+        let norm = delta.frobeniusNorm
+        let error = (delta - storedB * storedA).frobeniusNorm
         let report = ExtractedModuleReport(
             module: module, shape: [delta.rows, delta.columns], rank: rank,
-            retainedEnergy: energies.prefix(rank).reduce(0, +) / total,
-            absoluteError: error, relativeError: error / total.squareRoot(),
+            retainedEnergy: svd.singularValues.map { $0 * $0 }.reduce(0, +) / (norm * norm),
+            absoluteError: error, relativeError: error / norm,
             parameters: rank * (delta.rows + delta.columns))
-        return (PEFTAdapter.Factors(a: a, b: b), report)
+        return (PEFTAdapter.Factors(a: storedA, b: storedB), report)
     }
 
-    /// The rank for `selection`, at least 1 and at most the number of singular values.
-    static func chosenRank(energies: [Double], total: Double, selection: RankSelection) -> Int {
+    /// The truncated SVD of `ΔW` for `selection`: for a fixed rank, randomized when
+    /// `4·(r + 10) ≤ min(d, k)` and exact otherwise; for an energy target, exact (it needs every σ).
+    private static func truncatedSVD(_ delta: Matrix<Double>, selection: RankSelection) throws(LowRankError) -> SingularValueDecomposition<Double> {
+        let size = min(delta.rows, delta.columns)
         switch selection {
         case let .rank(r):
-            return max(1, min(r, energies.count))
-        case let .energy(fraction):
-            var sum = 0.0
-            for (i, energy) in energies.enumerated() {
-                sum += energy
-                if sum >= fraction * total { return i + 1 }
-            }
-            return energies.count
+            let rank = min(r, size)
+            let method: TruncatedSVDMethod = 4 * (rank + 10) <= size ? .randomized(RandomizedSVDOptions()) : .exact
+            return try delta.truncatedSVD(rank: rank, method: method)
+        case let .energy(target):
+            let svd = try delta.truncatedSVD(rank: size, method: .exact)
+            let spectrum = SingularSpectrum(completeSingularValues: svd.singularValues)
+            return svd.truncated(rank: try spectrum.smallestRank(reachingEnergy: target) ?? size)
         }
     }
 

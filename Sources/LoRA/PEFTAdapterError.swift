@@ -19,7 +19,7 @@ public enum PEFTAdapterError: Error, Equatable, Sendable, CustomStringConvertibl
     case unsupportedDType(file: String, key: String, dtype: String)
     /// No 2-D floating-point weight differs between the two checkpoints (within the targets).
     case nothingToExtract(base: String, tuned: String)
-    /// The SVD of a module's `ΔW` failed.
+    /// The SVD of a module's `ΔW` failed (e.g. `ΔW` holds NaN or ∞).
     case decompositionFailed(module: String, reason: String)
     /// An output file or directory could not be written.
     case writeFailed(path: String, reason: String)

@@ -2,4 +2,7 @@
 @_exported import LinearAlgebra
 @_exported import LoRA
 @_exported import Plotting
+@_exported import LowRank
+@_exported import Layers
+@_exported import Optimizers
 @_exported import TensorFormats

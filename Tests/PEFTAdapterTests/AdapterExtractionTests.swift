@@ -1,6 +1,6 @@
 import Foundation
 import LinearAlgebra
-@testable import LoRA
+import LoRA
 import TensorFormats
 import Testing
 
@@ -61,10 +61,6 @@ struct AdapterExtractionTests {
 
     @Test("energy selection picks the fewest triplets; mixed ranks go to rank_pattern with α = r")
     func energySelectionAndPatterns() throws {
-        #expect(AdapterExtraction.chosenRank(energies: [5, 3, 1, 1], total: 10, selection: .energy(0.8)) == 2)
-        #expect(AdapterExtraction.chosenRank(energies: [5, 3, 1, 1], total: 10, selection: .energy(0.81)) == 3)
-        #expect(AdapterExtraction.chosenRank(energies: [5, 3, 1, 1], total: 10, selection: .energy(1)) == 4)
-        #expect(AdapterExtraction.chosenRank(energies: [5, 3], total: 8, selection: .rank(9)) == 2)
         let (base, tuned) = try checkpoints(dtype: .float64, seed: 53)
         let (adapter, reports) = try AdapterExtraction.extract(base: base, tuned: tuned, selection: .energy(0.999), dtype: .float64)
         #expect(reports.map(\.rank) == [3, 2])
@@ -86,5 +82,24 @@ struct AdapterExtractionTests {
                 == .shapeMismatch(file: "tuned", key: "l.0.q.weight", shape: "[12, 10]", otherKey: "other: l.0.q.weight", otherShape: "[3, 3]"))
         #expect(thrownAdapterError { try AdapterExtraction.extract(base: other, tuned: tuned, selection: .rank(1), targets: .names(["v"])) }
                 == .missingTensor(file: "other", key: "l.0.v.weight"))
+    }
+}
+
+@Suite("extraction with the randomized SVD")
+struct RandomizedExtractionTests {
+    @Test("a small rank of a larger weight uses the randomized SVD and stays within 1% of the optimal error")
+    func randomizedNearOptimal() throws {
+        var generator = SeededGenerator(seed: 55)
+        let w = Matrix<Double>.randomNormal(rows: 80, columns: 64, using: &generator)
+        let update = Matrix<Double>.randomNormal(rows: 80, columns: 3, using: &generator)
+            * Matrix<Double>.randomNormal(rows: 3, columns: 64, using: &generator)
+        let tuned = w + update + Matrix<Double>.randomNormal(rows: 80, columns: 64, using: &generator) * 1e-3
+        let baseFile = try safetensorsFile(["p.weight": w], dtype: .float64, path: "base")
+        let tunedFile = try safetensorsFile(["p.weight": tuned], dtype: .float64, path: "tuned")
+        let report = try AdapterExtraction.extract(base: baseFile, tuned: tunedFile, selection: .rank(3), dtype: .float64).reports[0]
+        let sigma = try (tuned - w).singularValues()
+        let optimal = sigma.dropFirst(3).map { $0 * $0 }.reduce(0, +).squareRoot()
+        #expect(report.rank == 3)
+        #expect(report.absoluteError >= optimal * (1 - 1e-12) && report.absoluteError <= optimal * 1.01)
     }
 }
