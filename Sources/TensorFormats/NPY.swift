@@ -7,6 +7,20 @@ public enum NPYOrder: Sendable {
     case fortran
 }
 
+/// The header of a `.npy` file.
+public struct NPYInfo: Sendable, Equatable {
+    /// The format's major version (1, 2 or 3).
+    public let version: UInt8
+    /// `.float32` for `<f4`, `.float64` for `<f8`.
+    public let dtype: TensorDType
+    /// C or Fortran order.
+    public let order: NPYOrder
+    /// The shape, 0 to 2 dimensions.
+    public let shape: [Int]
+    /// Where the elements start, a multiple of 64 for files numpy writes.
+    public let dataOffset: Int
+}
+
 /// numpy's `.npy` format (versions 1.0, 2.0, 3.0) for 1-D and 2-D `<f4`/`<f8` arrays.
 ///
 /// Layout: `\x93NUMPY`, major and minor version bytes, the header length (`u16` LE in 1.0,
@@ -19,14 +33,16 @@ public enum NPY {
         try decode(MappedFile.read(url), path: url.path, as: T.self)
     }
 
+    /// The header of the `.npy` file at `url`.
+    public static func info(_ url: URL) throws(TensorFileError) -> NPYInfo {
+        let header = try NPYHeader.parse(MappedFile.read(url), path: url.path)
+        return NPYInfo(version: header.version, dtype: header.dtype, order: header.order, shape: header.shape, dataOffset: header.dataStart)
+    }
+
     /// Decodes a `.npy` image; `path` names it in errors.
     public static func decode<T: MatrixScalar>(_ data: Data, path: String, as _: T.Type = T.self) throws(TensorFileError) -> Matrix<T> {
         let bytes = data.startIndex == 0 ? data : Data(data)
         let header = try NPYHeader.parse(bytes, path: path)
-        let available = bytes.count - header.dataStart
-        guard available == header.byteCount else {
-            throw .sizeMismatch(file: path, tensor: "array", expectedBytes: header.byteCount, actualBytes: available)
-        }
         let (rows, columns) = header.matrixShape
         let elements: [T] = bytes.withUnsafeBytes { raw in
             ElementCoding.decode(UnsafeRawBufferPointer(rebasing: raw[header.dataStart...]),

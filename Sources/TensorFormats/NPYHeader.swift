@@ -1,7 +1,9 @@
 import Foundation
 
-/// The validated preamble of a `.npy` file: dtype, order, shape and where the data starts.
+/// The validated preamble of a `.npy` file: dtype, order, shape and where the data starts; the
+/// data after it must be exactly `byteCount` bytes.
 struct NPYHeader {
+    let version: UInt8
     let dtype: TensorDType
     let order: NPYOrder
     let shape: [Int]
@@ -38,11 +40,14 @@ struct NPYHeader {
             throw .malformedHeader(file: path, reason: "the header is not valid UTF-8")
         }
         var literal = PythonLiteralParser(text: text, path: path)
-        let dictionary = try literal.parseHeaderDictionary()
-        return try validated(dictionary, dataStart: dataStart, path: path)
+        let header = try validated(literal.parseHeaderDictionary(), version: major, dataStart: dataStart, path: path)
+        guard bytes.count - dataStart == header.byteCount else {
+            throw .sizeMismatch(file: path, tensor: "array", expectedBytes: header.byteCount, actualBytes: bytes.count - dataStart)
+        }
+        return header
     }
 
-    private static func validated(_ dictionary: [String: PythonLiteral], dataStart: Int, path: String) throws(TensorFileError) -> NPYHeader {
+    private static func validated(_ dictionary: [String: PythonLiteral], version: UInt8, dataStart: Int, path: String) throws(TensorFileError) -> NPYHeader {
         let expected: Set = ["descr", "fortran_order", "shape"]
         if let extra = dictionary.keys.sorted().first(where: { !expected.contains($0) }) {
             throw .malformedHeader(file: path, reason: "unexpected key '\(extra)'")
@@ -68,7 +73,7 @@ struct NPYHeader {
         case let .success(count): byteCount = count
         case let .failure(problem): throw .invalidShape(file: path, tensor: "array", shape: shape, reason: problem.reason)
         }
-        return NPYHeader(dtype: dtype, order: fortran ? .fortran : .c, shape: shape, dataStart: dataStart, byteCount: byteCount)
+        return NPYHeader(version: version, dtype: dtype, order: fortran ? .fortran : .c, shape: shape, dataStart: dataStart, byteCount: byteCount)
     }
 }
 

@@ -116,3 +116,14 @@ struct NPYTests {
         for length in 0..<data.count { #expect(decode(data.prefix(length)) != nil, "length \(length)") }
     }
 }
+
+@Suite(".npy header info")
+struct NPYInfoTests {
+    @Test("info reports version, dtype, order, shape and data offset")
+    func info() throws {
+        #expect(try NPY.info(fixture("fortran_f8.npy")) == NPYInfo(version: 1, dtype: .float64, order: .fortran, shape: [3, 4], dataOffset: 128))
+        #expect(try NPY.info(fixture("v2_f8.npy")).version == 2)
+        #expect(try NPY.info(fixture("v3_f4.npy")) == NPYInfo(version: 3, dtype: .float32, order: .c, shape: [3, 4], dataOffset: 128))
+        #expect(try NPY.info(fixture("vector_f8.npy")).shape == [5])
+    }
+}
