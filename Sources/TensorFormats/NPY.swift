@@ -59,7 +59,11 @@ public enum NPY {
     public static func write<T: MatrixScalar>(
         _ matrix: Matrix<T>, to url: URL, order: NPYOrder = .c, oneDimensional: Bool = false
     ) throws(TensorFileError) {
-        try writeAtomically(encode(matrix, order: order, oneDimensional: oneDimensional), to: url)
+        do {
+            try encode(matrix, order: order, oneDimensional: oneDimensional).write(to: url, options: .atomic)
+        } catch {
+            throw .fileError(file: url.path, reason: "cannot write: \(error.localizedDescription)")
+        }
     }
 
     /// The `.npy` image of `matrix`: version 1.0, or 2.0 when the header needs more than 65535 bytes.

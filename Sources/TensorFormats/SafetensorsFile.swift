@@ -60,10 +60,11 @@ public struct SafetensorsFile: Sendable {
         return tensors[index]
     }
 
-    /// The raw little-endian bytes of `name`, exactly as stored.
+    /// The raw little-endian bytes of `name`, exactly as stored: a slice sharing the file's
+    /// mapping (no copy; its indices start where the tensor lies in the file).
     public func rawBytes(_ name: String) throws(TensorFileError) -> Data {
         let info = try info(name)
-        return bytes.subdata(in: (dataStart + info.byteRange.lowerBound)..<(dataStart + info.byteRange.upperBound))
+        return bytes[(dataStart + info.byteRange.lowerBound)..<(dataStart + info.byteRange.upperBound)]
     }
 
     /// All elements of `name`, row-major, converted to `T` (F16/BF16/F32 exactly; F64 → Float rounds).

@@ -1,5 +1,10 @@
 import Foundation
 import LinearAlgebra
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Builds a safetensors file from named tensors and writes it atomically.
 ///
@@ -51,6 +56,39 @@ public struct SafetensorsWriter: Sendable {
 
     /// The complete file image.
     public func encoded() -> Data {
+        let (header, order) = layout()
+        var file = header
+        for entry in order { file.append(entry.bytes) }
+        return file
+    }
+
+    /// Writes the file to `url` atomically: the header and the tensors are streamed into a
+    /// temporary file in the same directory (no second copy of the model in memory), which is
+    /// then renamed over `url`. On failure the temporary file is removed and `url` is untouched.
+    public func write(to url: URL) throws(TensorFileError) {
+        let (header, order) = layout()
+        let temporary = url.deletingLastPathComponent()
+            .appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString).partial")
+        guard FileManager.default.createFile(atPath: temporary.path, contents: header) else {
+            throw .fileError(file: url.path, reason: "cannot create a file in \(url.deletingLastPathComponent().path)")
+        }
+        do {
+            let handle = try FileHandle(forWritingTo: temporary)
+            try handle.seekToEnd()
+            for entry in order { try handle.write(contentsOf: entry.bytes) }
+            try handle.synchronize()
+            try handle.close()
+            guard rename(temporary.path, url.path) == 0 else {
+                throw TensorFileError.fileError(file: url.path, reason: "cannot rename the temporary file: \(String(cString: strerror(errno)))")
+            }
+        } catch {
+            try? FileManager.default.removeItem(at: temporary)
+            throw error as? TensorFileError ?? .fileError(file: url.path, reason: "cannot write: \(error.localizedDescription)")
+        }
+    }
+
+    /// The header (length field, JSON padded with spaces to a multiple of 8) and the entries in data order.
+    private func layout() -> (header: Data, order: [Entry]) {
         let order = entries.sorted { ($1.value.dtype.byteCount, $0.key) < ($0.value.dtype.byteCount, $1.key) }
         var header: [String: HeaderValue] = [:]
         if !metadata.isEmpty { header["__metadata__"] = .metadata(metadata) }
@@ -63,16 +101,10 @@ public struct SafetensorsWriter: Sendable {
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         var json = try! encoder.encode(header)  // strings and integers always encode
         json.append(contentsOf: [UInt8](repeating: UInt8(ascii: " "), count: (8 - json.count % 8) % 8))
-        var file = Data(capacity: 8 + json.count + offset)
-        withUnsafeBytes(of: UInt64(json.count).littleEndian) { file.append(contentsOf: $0) }
-        file.append(json)
-        for (_, entry) in order { file.append(entry.bytes) }
-        return file
-    }
-
-    /// Writes ``encoded()`` to `url` atomically (temporary file, then rename).
-    public func write(to url: URL) throws(TensorFileError) {
-        try writeAtomically(encoded(), to: url)
+        var data = Data(capacity: 8 + json.count)
+        withUnsafeBytes(of: UInt64(json.count).littleEndian) { data.append(contentsOf: $0) }
+        data.append(json)
+        return (data, order.map(\.value))
     }
 }
 
@@ -97,14 +129,5 @@ private enum HeaderValue: Encodable {
             try container.encode(shape, forKey: .shape)
             try container.encode(offsets, forKey: .dataOffsets)
         }
-    }
-}
-
-/// Writes `data` to `url` through a temporary file and a rename, so a failure leaves no file.
-func writeAtomically(_ data: Data, to url: URL) throws(TensorFileError) {
-    do {
-        try data.write(to: url, options: .atomic)
-    } catch {
-        throw .fileError(file: url.path, reason: "cannot write: \(error.localizedDescription)")
     }
 }

@@ -146,3 +146,24 @@ struct DTypeRoundingTests {
         #expect(TensorDType.bfloat16.unitInLastPlace(of: 0) == 0x1p-133)
     }
 }
+
+@Suite("atomic safetensors writes")
+struct AtomicWriteTests {
+    @Test("a write replaces an existing file whole; a failed rename leaves no temporary file")
+    func replaceAndFailure() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let url = directory.appendingPathComponent("m.safetensors")
+        var small = SafetensorsWriter()
+        small.add("x", Matrix<Float>.identity(2), as: .float32)
+        try small.write(to: url)
+        var large = SafetensorsWriter()
+        large.add("y", Matrix<Double>.identity(5), as: .float64)
+        try large.write(to: url)
+        #expect(try SafetensorsFile(contentsOf: url).tensorNames == ["y"])
+        let blocker = directory.appendingPathComponent("occupied")
+        try FileManager.default.createDirectory(at: blocker.appendingPathComponent("child"), withIntermediateDirectories: true)
+        guard case .fileError? = thrownError({ try large.write(to: blocker) }) else { return }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted() == ["m.safetensors", "occupied"])
+    }
+}
