@@ -44,19 +44,17 @@ public enum AdapterMerge {
             var delta = adapter.deltaWeight(forModule: path, extraScale: scale)
             if adapter.configuration.fanInFanOut { delta = delta.transposed }
             guard info.shape == [delta.rows, delta.columns] else {
-                let factors = adapter.modules[path]!
                 throw .shapeMismatch(file: base.path, key: key, shape: info.shapeDescription,
                                      otherKey: "\(PEFTKeys.loraB(path)) · \(PEFTKeys.loraA(path))",
-                                     otherShape: "[\(factors.b.rows), \(factors.a.columns)]")
+                                     otherShape: "[\(delta.rows), \(delta.columns)]")
             }
             guard info.dtype.isConvertible else {
                 throw .unsupportedDType(file: base.path, key: key, dtype: info.dtype.rawValue)
             }
             let weight: Matrix<Double>
             do { weight = try base.matrix(key, as: Double.self) } catch { throw .tensorFile(error) }
-            let exact = weight + delta
-            let stored = info.dtype.rounded(exact)
-            reports.append(report(key: key, dtype: info.dtype, weight: weight, delta: delta, exact: exact, stored: stored))
+            let (stored, report) = merged(weight, delta, dtype: info.dtype, key: key)
+            reports.append(report)
             writer.add(key, stored, as: info.dtype)
         }
         let merged = Set(reports.map(\.key))
@@ -66,27 +64,43 @@ public enum AdapterMerge {
         return (writer, reports)
     }
 
-    private static func report(
-        key: String, dtype: TensorDType, weight: Matrix<Double>, delta: Matrix<Double>,
-        exact: Matrix<Double>, stored: Matrix<Double>
-    ) -> MergedWeightReport {
-        var changed = 0, swallowed = 0
+    /// `W' = round(W + ΔW)` to `dtype` and its report, in one pass over the elements. The norms
+    /// are square roots of plain sums of squares in `Double` (no overflow below |x| ≈ 1e154).
+    private static func merged(
+        _ weight: Matrix<Double>, _ delta: Matrix<Double>, dtype: TensorDType, key: String
+    ) -> (Matrix<Double>, MergedWeightReport) {
+        var stored = Matrix<Double>.zeros(weight.rows, weight.columns)
+        var weightSquares = 0.0, deltaSquares = 0.0, exactSquares = 0.0, errorSquares = 0.0
         var worstULPs = 0.0
-        for i in 0..<exact.count {
-            let error = abs(stored.elements[i] - exact.elements[i])
-            worstULPs = max(worstULPs, error / dtype.unitInLastPlace(of: stored.elements[i]))
-            if delta.elements[i] != 0 {
-                changed += 1
-                if stored.elements[i] == weight.elements[i] { swallowed += 1 }
+        var changed = 0, swallowed = 0
+        stored.withUnsafeMutableBufferPointer { out in
+            weight.withUnsafeBufferPointer { w in
+                delta.withUnsafeBufferPointer { d in
+                    for i in 0..<out.count {
+                        let exact = w[i] + d[i]
+                        let rounded = dtype.rounded(exact)
+                        out[i] = rounded
+                        let error = rounded - exact
+                        weightSquares += w[i] * w[i]
+                        deltaSquares += d[i] * d[i]
+                        exactSquares += exact * exact
+                        errorSquares += error * error
+                        worstULPs = max(worstULPs, abs(error) / dtype.unitInLastPlace(of: rounded))
+                        if d[i] != 0 {
+                            changed += 1
+                            if rounded == w[i] { swallowed += 1 }
+                        }
+                    }
+                }
             }
         }
-        let roundingError = (stored - exact).frobeniusNorm
-        return MergedWeightReport(
+        let report = MergedWeightReport(
             key: key, dtype: dtype, shape: [weight.rows, weight.columns],
-            relativeChange: delta.frobeniusNorm / weight.frobeniusNorm,
-            roundingError: roundingError,
-            relativeRoundingError: roundingError / exact.frobeniusNorm,
+            relativeChange: (deltaSquares / weightSquares).squareRoot(),
+            roundingError: errorSquares.squareRoot(),
+            relativeRoundingError: (errorSquares / exactSquares).squareRoot(),
             swallowedFraction: changed == 0 ? 0 : Double(swallowed) / Double(changed),
             worstErrorULPs: worstULPs)
+        return (stored, report)
     }
 }

@@ -44,13 +44,13 @@ extension PEFTAdapter {
         for (path, keys) in keysByModule.sorted(by: { $0.key < $1.key }) {
             guard let aKey = keys["A"] else { throw .missingTensor(file: file.path, key: PEFTKeys.loraA(path)) }
             guard let bKey = keys["B"] else { throw .missingTensor(file: file.path, key: PEFTKeys.loraB(path)) }
+            let aInfo: TensorInfo, bInfo: TensorInfo
+            do { (aInfo, bInfo) = (try file.info(aKey), try file.info(bKey)) } catch { throw .tensorFile(error) }
+            guard aInfo.shape.count == 2, bInfo.shape.count == 2, aInfo.shape[0] == bInfo.shape[1] else {
+                throw .shapeMismatch(file: file.path, key: aKey, shape: aInfo.shapeDescription, otherKey: bKey, otherShape: bInfo.shapeDescription)
+            }
             let a = try floatMatrix(aKey, in: file)
             let b = try floatMatrix(bKey, in: file)
-            let aInfo = try? file.info(aKey), bInfo = try? file.info(bKey)
-            guard aInfo?.shape.count == 2, bInfo?.shape.count == 2, a.rows == b.columns else {
-                throw .shapeMismatch(file: file.path, key: aKey, shape: aInfo?.shapeDescription ?? "?",
-                                     otherKey: bKey, otherShape: bInfo?.shapeDescription ?? "?")
-            }
             let configured = configuration.rank(forModule: path)
             guard configured == a.rows else {
                 throw .rankMismatch(file: file.path, module: path, configured: configured, stored: a.rows)

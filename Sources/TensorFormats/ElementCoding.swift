@@ -11,42 +11,50 @@ enum ElementCoding {
     static func decode<T: MatrixScalar>(_ bytes: UnsafeRawBufferPointer, dtype: TensorDType, count: Int) -> [T] {
         precondition(dtype.isConvertible && bytes.count == count * dtype.byteCount,
                      "ElementCoding.decode: \(bytes.count) bytes for \(count) × \(dtype.rawValue)")
+        // `T` is `Double` or `Float` here, so the bit casts are identities (an `as!` would copy element-wise).
         if T.self == Double.self {
-            return decodeAsDouble(bytes, dtype: dtype, count: count) as! [T]
+            return unsafeBitCast(decodeAsDouble(bytes, dtype: dtype, count: count), to: [T].self)
         }
-        return decodeAsFloat(bytes, dtype: dtype, count: count) as! [T]
+        precondition(T.self == Float.self, "ElementCoding: \(T.self) is neither Float nor Double")
+        return unsafeBitCast(decodeAsFloat(bytes, dtype: dtype, count: count), to: [T].self)
     }
 
     /// The little-endian bytes of `elements` stored as `dtype`.
     static func encode<T: MatrixScalar>(_ elements: [T], as dtype: TensorDType) -> Data {
         precondition(dtype.isConvertible, "ElementCoding.encode: \(dtype.rawValue) is not a floating-point dtype")
-        if let doubles = elements as? [Double] {
-            return encodeDoubles(doubles, as: dtype)
+        if T.self == Double.self {
+            return encodeDoubles(unsafeBitCast(elements, to: [Double].self), as: dtype)
         }
-        return encodeFloats(elements as! [Float], as: dtype)
+        precondition(T.self == Float.self, "ElementCoding: \(T.self) is neither Float nor Double")
+        return encodeFloats(unsafeBitCast(elements, to: [Float].self), as: dtype)
     }
 
     private static func decodeAsFloat(_ bytes: UnsafeRawBufferPointer, dtype: TensorDType, count: Int) -> [Float] {
-        [Float](unsafeUninitializedCapacity: count) { out, initialized in
-            for i in 0..<count {
-                out[i] = switch dtype {
-                case .float32: Float(bitPattern: UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)))
-                case .float64: Float(Double(bitPattern: UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self))))
-                case .float16: Float(Float16(bitPattern: UInt16(littleEndian: bytes.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))))
-                default: Float(bitPattern: UInt32(UInt16(littleEndian: bytes.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) << 16)
-                }
-            }
-            initialized = count
+        switch dtype {
+        case .float32: words(bytes, count: count, as: UInt32.self) { Float(bitPattern: $0) }
+        case .float64: words(bytes, count: count, as: UInt64.self) { Float(Double(bitPattern: $0)) }
+        case .float16: words(bytes, count: count, as: UInt16.self) { Float(Float16(bitPattern: $0)) }
+        default: words(bytes, count: count, as: UInt16.self) { Float(bitPattern: UInt32($0) << 16) }
         }
     }
 
     private static func decodeAsDouble(_ bytes: UnsafeRawBufferPointer, dtype: TensorDType, count: Int) -> [Double] {
-        if dtype != .float64 {
-            return decodeAsFloat(bytes, dtype: dtype, count: count).map(Double.init)
+        switch dtype {
+        case .float32: words(bytes, count: count, as: UInt32.self) { Double(Float(bitPattern: $0)) }
+        case .float64: words(bytes, count: count, as: UInt64.self) { Double(bitPattern: $0) }
+        case .float16: words(bytes, count: count, as: UInt16.self) { Double(Float16(bitPattern: $0)) }
+        default: words(bytes, count: count, as: UInt16.self) { Double(Float(bitPattern: UInt32($0) << 16)) }
         }
-        return [Double](unsafeUninitializedCapacity: count) { out, initialized in
+    }
+
+    /// The `count` little-endian words of `bytes` (any alignment), each converted by `convert`.
+    @inline(__always)
+    private static func words<Word: FixedWidthInteger, Element>(
+        _ bytes: UnsafeRawBufferPointer, count: Int, as _: Word.Type, _ convert: (Word) -> Element
+    ) -> [Element] {
+        [Element](unsafeUninitializedCapacity: count) { out, initialized in
             for i in 0..<count {
-                out[i] = Double(bitPattern: UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self)))
+                out[i] = convert(Word(littleEndian: bytes.loadUnaligned(fromByteOffset: i * MemoryLayout<Word>.size, as: Word.self)))
             }
             initialized = count
         }

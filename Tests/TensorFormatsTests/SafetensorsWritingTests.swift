@@ -137,6 +137,7 @@ struct DTypeRoundingTests {
             var writer = SafetensorsWriter()
             writer.add("m", matrix, as: dtype)
             #expect(try SafetensorsFile(data: writer.encoded(), path: "m").matrix("m", as: Double.self) == dtype.rounded(matrix))
+            #expect(matrix.elements.map(dtype.rounded) == dtype.rounded(matrix).elements, "\(dtype): scalar and matrix rounding agree")
         }
         #expect(TensorDType.float16.unitInLastPlace(of: 1) == 0x1p-10)
         #expect(TensorDType.bfloat16.unitInLastPlace(of: 1) == 0x1p-7)
