@@ -21,7 +21,7 @@ public struct NPYInfo: Sendable, Equatable {
     public let dataOffset: Int
 }
 
-/// numpy's `.npy` format (versions 1.0, 2.0, 3.0) for 1-D and 2-D `<f4`/`<f8` arrays.
+/// numpy's `.npy` format for 1-D and 2-D `<f4`/`<f8` arrays: reads versions 1.0, 2.0 and 3.0, writes 1.0.
 ///
 /// Layout: `\x93NUMPY`, major and minor version bytes, the header length (`u16` LE in 1.0,
 /// `u32` LE in 2.0/3.0), a Python dict literal `{'descr': '<f8', 'fortran_order': False,
@@ -66,7 +66,8 @@ public enum NPY {
         }
     }
 
-    /// The `.npy` image of `matrix`: version 1.0, or 2.0 when the header needs more than 65535 bytes.
+    /// The `.npy` image of `matrix`, format version 1.0 (a header for at most two dimensions is
+    /// far below version 1's 65535-byte limit).
     public static func encode<T: MatrixScalar>(_ matrix: Matrix<T>, order: NPYOrder = .c, oneDimensional: Bool = false) -> Data {
         precondition(!oneDimensional || matrix.rows == 1 || matrix.columns == 1,
                      "NPY.encode: a \(matrix.shapeDescription) matrix is not one-dimensional")
@@ -74,16 +75,11 @@ public enum NPY {
         let shape = oneDimensional ? "(\(matrix.count),)" : "(\(matrix.rows), \(matrix.columns))"
         let fortran = order == .fortran && !oneDimensional
         var dictionary = Array("{'descr': '<\(dtype == .float64 ? "f8" : "f4")', 'fortran_order': \(fortran ? "True" : "False"), 'shape': \(shape), }".utf8)
-        let version: UInt8 = dictionary.count + 1 + 10 <= 65535 ? 1 : 2
-        let prefixLength = version == 1 ? 10 : 12
+        let prefixLength = 10  // magic, version, u16 header length
         dictionary += [UInt8](repeating: UInt8(ascii: " "), count: (64 - (prefixLength + dictionary.count + 1) % 64) % 64)
         dictionary.append(UInt8(ascii: "\n"))
-        var data = Data([0x93] + Array("NUMPY".utf8) + [version, 0])
-        if version == 1 {
-            withUnsafeBytes(of: UInt16(dictionary.count).littleEndian) { data.append(contentsOf: $0) }
-        } else {
-            withUnsafeBytes(of: UInt32(dictionary.count).littleEndian) { data.append(contentsOf: $0) }
-        }
+        var data = Data([0x93] + Array("NUMPY".utf8) + [1, 0])
+        withUnsafeBytes(of: UInt16(dictionary.count).littleEndian) { data.append(contentsOf: $0) }
         data.append(contentsOf: dictionary)
         data.append(ElementCoding.encode(fortran ? matrix.transposed.elements : matrix.elements, as: dtype))
         return data
