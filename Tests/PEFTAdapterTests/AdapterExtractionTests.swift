@@ -1,6 +1,6 @@
 import Foundation
 import LinearAlgebra
-import LoRA
+@testable import LoRA
 import TensorFormats
 import Testing
 
@@ -64,9 +64,25 @@ struct AdapterExtractionTests {
         let (base, tuned) = try checkpoints(dtype: .float64, seed: 53)
         let (adapter, reports) = try AdapterExtraction.extract(base: base, tuned: tuned, selection: .energy(0.999), dtype: .float64)
         #expect(reports.map(\.rank) == [3, 2])
+        #expect(adapter.configuration.rank == 3 && adapter.configuration.rankPattern == ["v": 2])
         for report in reports {
             #expect(adapter.configuration.rank(forModule: report.module) == report.rank)
             #expect(adapter.scaling(forModule: report.module) == 1)
+        }
+    }
+
+    @Test("pattern keys select exactly one module under PEFT's old rule (.*\\.key$) and new rule ((.*\\.)?key$)")
+    func patternKeys() throws {
+        let modules = ["encoder.layers.0.q", "decoder.layers.0.q", "decoder.layers.1.q", "lm_head", "decoder.layers.0.q.inner"]
+        #expect(AdapterExtraction.patternKey(for: "encoder.layers.0.q", among: modules) == #"encoder\.layers\.0\.q"#)
+        #expect(AdapterExtraction.patternKey(for: "decoder.layers.1.q", among: modules) == #"1\.q"#)
+        #expect(AdapterExtraction.patternKey(for: "decoder.layers.0.q.inner", among: modules) == "inner")
+        #expect(AdapterExtraction.patternKey(for: "lm_head", among: modules) == "lm_head")
+        for path in modules where path.contains(".") && path != "encoder.layers.0.q" && path != "decoder.layers.0.q" {
+            let key = AdapterExtraction.patternKey(for: path, among: modules)
+            let oldRule = try Regex(".*\\.\(key)"), newRule = try Regex("(.*\\.)?\(key)")
+            #expect(modules.filter { (try? oldRule.wholeMatch(in: $0)) != nil } == [path], "\(key)")
+            #expect(modules.filter { (try? newRule.wholeMatch(in: $0)) != nil } == [path], "\(key)")
         }
     }
 
