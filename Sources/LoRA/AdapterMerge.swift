@@ -1,3 +1,4 @@
+import Foundation
 import LinearAlgebra
 import TensorFormats
 
@@ -31,10 +32,22 @@ public enum AdapterMerge {
     /// every other tensor and the metadata copied unchanged) and one report per merged weight.
     ///
     /// Refuses, naming the key, when the base lacks `<module>.weight`, and naming both shapes when
-    /// it is not `[d, k]` for `B: d×r`, `A: r×k` (`[k, d]` with `fan_in_fan_out`).
+    /// it is not `[d, k]` for `B: d×r`, `A: r×k` (`[k, d]` with `fan_in_fan_out`). Refuses
+    /// adapters whose configuration changes `W'` beyond `s·B·A` (``mergeChangingKeys``, or a
+    /// trained `bias`), rather than writing a wrong model.
     public static func merge(
         base: SafetensorsFile, adapter: PEFTAdapter<Double>, scale: Double = 1
     ) throws(PEFTAdapterError) -> (merged: SafetensorsWriter, reports: [MergedWeightReport]) {
+        let configuration = adapter.configuration
+        if configuration.bias != .none {
+            throw .unsupportedForMerge(key: "bias", value: configuration.bias.rawValue)
+        }
+        for key in mergeChangingKeys {
+            if let value = configuration.otherKeys[key], !value.isUnset {
+                let text = (try? JSONEncoder().encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "\(value)"
+                throw .unsupportedForMerge(key: key, value: text)
+            }
+        }
         var writer = SafetensorsWriter(metadata: base.metadata)
         var reports: [MergedWeightReport] = []
         for path in adapter.modulePaths {
@@ -63,6 +76,12 @@ public enum AdapterMerge {
         }
         return (writer, reports)
     }
+
+    /// `adapter_config.json` keys that, when set, add to `W'` something other than `s·B·A`
+    /// (DoRA's magnitude, full copies of modules, LoRA biases, replicated layers, trained tokens).
+    public static let mergeChangingKeys = [
+        "use_dora", "modules_to_save", "lora_bias", "layer_replication", "trainable_token_indices",
+    ]
 
     /// `W' = round(W + ΔW)` to `dtype` and its report, in one pass over the elements. The norms
     /// are square roots of plain sums of squares in `Double` (no overflow below |x| ≈ 1e154).

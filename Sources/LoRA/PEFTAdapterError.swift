@@ -17,6 +17,9 @@ public enum PEFTAdapterError: Error, Equatable, Sendable, CustomStringConvertibl
     case rankMismatch(file: String, module: String, configured: Int, stored: Int)
     /// A weight LoRAKit must do arithmetic on is not F16, BF16, F32 or F64.
     case unsupportedDType(file: String, key: String, dtype: String)
+    /// The adapter's configuration sets `key`, which changes the merged weights in a way LoRAKit
+    /// does not apply.
+    case unsupportedForMerge(key: String, value: String)
     /// No 2-D floating-point weight differs between the two checkpoints (within the targets).
     case nothingToExtract(base: String, tuned: String)
     /// The SVD of a module's `ΔW` failed (e.g. `ΔW` holds NaN or ∞).
@@ -36,6 +39,8 @@ public enum PEFTAdapterError: Error, Equatable, Sendable, CustomStringConvertibl
             "\(file): module \"\(module)\" has rank \(stored), the configuration gives rank \(configured)"
         case let .unsupportedDType(file, key, dtype):
             "\(file): \"\(key)\" has dtype \(dtype); LoRAKit computes with F16, BF16, F32 and F64 only"
+        case let .unsupportedForMerge(key, value):
+            "adapter_config.json sets \"\(key)\" to \(value), which LoRAKit cannot merge; refusing rather than writing a wrong model"
         case let .nothingToExtract(base, tuned): "\(tuned): no 2-D weight differs from \(base)"
         case let .decompositionFailed(module, reason): "module \"\(module)\": the SVD of ΔW failed: \(reason)"
         case let .writeFailed(path, reason): "\(path): \(reason)"

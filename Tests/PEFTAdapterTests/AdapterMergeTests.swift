@@ -77,6 +77,25 @@ struct AdapterMergeTests {
         #expect(try merged.matrix("h.0.c_attn.weight", as: Double.self).maxAbsoluteDifference(expected) <= 1e-14)
     }
 
+    @Test("DoRA, modules_to_save and trained biases are refused, not merged wrongly")
+    func refusesUnsupportedConfigurations() throws {
+        let modules: [String: PEFTAdapter<Double>.Factors] = ["m.p": .init(a: .zeros(1, 3), b: .zeros(2, 1))]
+        let base = try safetensorsFile(["m.p.weight": Matrix<Double>.zeros(2, 3)], dtype: .float32, path: "base")
+        var dora = LoRAConfiguration(rank: 1, alpha: 1, targetModules: .names(["p"]))
+        dora.otherKeys["use_dora"] = .bool(true)
+        #expect(thrownAdapterError { try AdapterMerge.merge(base: base, adapter: PEFTAdapter(configuration: dora, modules: modules)) }
+                == .unsupportedForMerge(key: "use_dora", value: "true"))
+        var saved = LoRAConfiguration(rank: 1, alpha: 1, targetModules: .names(["p"]))
+        saved.otherKeys["modules_to_save"] = .array([.string("lm_head")])
+        saved.otherKeys["use_dora"] = .bool(false)
+        guard case .unsupportedForMerge(key: "modules_to_save", _)? =
+                thrownAdapterError({ try AdapterMerge.merge(base: base, adapter: PEFTAdapter(configuration: saved, modules: modules)) })
+        else { Issue.record("expected modules_to_save to be refused"); return }
+        let biased = LoRAConfiguration(rank: 1, alpha: 1, targetModules: .names(["p"]), bias: .loraOnly)
+        #expect(thrownAdapterError { try AdapterMerge.merge(base: base, adapter: PEFTAdapter(configuration: biased, modules: modules)) }
+                == .unsupportedForMerge(key: "bias", value: "lora_only"))
+    }
+
     @Test("an adapter that does not fit the base is refused, naming the key or both shapes")
     func refusesMismatches() throws {
         let adapter = PEFTAdapter(configuration: LoRAConfiguration(rank: 1, alpha: 1, targetModules: .names(["p"])),
