@@ -7,6 +7,7 @@ let package = Package(
         .library(name: "LoRAKit", targets: ["LoRAKit"]),
         .library(name: "LinearAlgebra", targets: ["LinearAlgebra"]),
         .library(name: "LoRA", targets: ["LoRA"]),
+        .library(name: "Plotting", targets: ["Plotting"]),
         .library(name: "LowRank", targets: ["LowRank"]),
         .executable(name: "lora", targets: ["LoRATool"]),
     ],
@@ -22,8 +23,9 @@ let package = Package(
         ),
         .target(name: "LinearAlgebra", dependencies: ["CBLASLAPACK"]),
         .target(name: "LoRA", dependencies: ["LinearAlgebra"]),
+        .target(name: "Plotting"),
+        .target(name: "LoRAKit", dependencies: ["LinearAlgebra", "LoRA", "LowRank", "Plotting"]),
         .target(name: "LowRank", dependencies: ["LinearAlgebra"]),
-        .target(name: "LoRAKit", dependencies: ["LinearAlgebra", "LoRA", "LowRank"]),
         .executableTarget(
             name: "LoRATool",
             dependencies: [
@@ -33,6 +35,7 @@ let package = Package(
         ),
         .testTarget(name: "LinearAlgebraTests", dependencies: ["LinearAlgebra"]),
         .testTarget(name: "LoRATests", dependencies: ["LoRA"]),
+        .testTarget(name: "PlottingTests", dependencies: ["Plotting"]),
         .testTarget(name: "LowRankTests", dependencies: ["LowRank"], resources: [.copy("Fixtures")]),
         .executableTarget(
             name: "LinearAlgebraBenchmarks",

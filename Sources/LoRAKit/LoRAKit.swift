@@ -1,4 +1,5 @@
 // `import LoRAKit` gives every LoRAKit module.
 @_exported import LinearAlgebra
 @_exported import LoRA
+@_exported import Plotting
 @_exported import LowRank
