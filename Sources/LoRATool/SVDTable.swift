@@ -47,6 +47,9 @@ struct SVDTable: ParsableCommand {
     @Option(help: "Output format: markdown, csv or json (errors as fractions in csv and json).")
     var format: OutputFormat = .markdown
 
+    @Option(help: "Also write seed 003's two panels (singular values; error vs rank) to this SVG file.")
+    var plot: String?
+
     enum Method: String, ExpressibleByArgument, CaseIterable { case exact, randomized }
     enum DType: String, ExpressibleByArgument, CaseIterable { case double, float }
 
@@ -63,6 +66,7 @@ struct SVDTable: ParsableCommand {
         if let maxError, !(maxError >= 0 && maxError < 1) {
             throw ValidationError("--max-error must be in [0, 1), got \(maxError)")
         }
+        if let plot, !plot.lowercased().hasSuffix(".svg") { throw ValidationError("--plot needs a .svg file name, got '\(plot)'") }
         if oversampling < 0 { throw ValidationError("--oversampling must be at least 0, got \(oversampling)") }
         if powerIterations < 0 { throw ValidationError("--power-iterations must be at least 0, got \(powerIterations)") }
     }
@@ -88,6 +92,12 @@ struct SVDTable: ParsableCommand {
         case .float: try RankErrorTable(matrix: matrix.converted(to: Float.self), ranks: ranks.values, method: svdMethod)
         }
         if addTheory { table.addQuarterCircleTheory() }
+        if let plot {
+            let url = URL(fileURLWithPath: plot)
+            do { try writeSVG(Self.figure(table, source: source).svg(), to: url) } catch {
+                throw PlotWriteError(path: url.path, reason: error.localizedDescription)
+            }
+        }
         let energyRank = try energy.flatMap { try table.spectrum.smallestRank(reachingEnergy: $0) }
         let errorRank = try maxError.flatMap { try table.spectrum.smallestRank(withRelativeErrorAtMost: $0) }
         switch format {
@@ -146,6 +156,32 @@ struct SVDTable: ParsableCommand {
         }
         return TextTable(header: header, rows: rows)
     }
+}
+
+extension SVDTable {
+    /// Seed 003's figure: the singular-value spectrum, and the relative error (%) at each rank
+    /// (with the quarter-circle theory beside it when the table has it).
+    static func figure(_ table: RankErrorTable, source: String) -> Figure {
+        let spectrum = LineChart(
+            title: "Singular values: \(source)", xLabel: "Index i", yLabel: "σᵢ",
+            series: [Series(name: "σᵢ", x: table.singularValues.indices.map { Double($0 + 1) }, y: table.singularValues,
+                            showsMarkers: false)])
+        var bars: [(name: String, values: [Double])] = [("Measured", table.rows.map { 100 * $0.relativeError })]
+        if table.rows.allSatisfy({ $0.theoryError != nil }) {
+            bars.append(("Quarter-circle theory", table.rows.map { 100 * ($0.theoryError ?? 0) }))
+        }
+        let errors = BarChart(
+            title: "Error vs rank (lower = better)", xLabel: "Rank", yLabel: "Reconstruction error (%)",
+            categories: table.rows.map { "\($0.rank)" }, series: bars)
+        return Figure(panels: [spectrum, errors])
+    }
+}
+
+/// The `--plot` file could not be written.
+struct PlotWriteError: Error, CustomStringConvertible {
+    var path: String
+    var reason: String
+    var description: String { "--plot: cannot write \(path): \(reason)" }
 }
 
 /// The JSON of `lora svd-table`: the table's keys plus the rank-selection results when asked for.
