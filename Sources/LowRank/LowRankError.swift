@@ -41,10 +41,7 @@ extension Matrix {
     /// Throws unless the matrix is non-empty and finite: the checks every analysis starts with.
     func validateForAnalysis() throws(LowRankError) {
         guard rows > 0 && columns > 0 else { throw .emptyMatrix(shape: shapeDescription) }
-        // One BLAS pass (nrm2) rather than a generic element loop, which is slow when not
-        // specialised: ‖M‖_F is finite unless an element is NaN or ±∞, or the norm overflows;
-        // only then look element by element.
-        guard frobeniusNorm.isFinite || isFinite else { throw .nonFiniteMatrix(shape: shapeDescription) }
+        guard isFinite else { throw .nonFiniteMatrix(shape: shapeDescription) }
     }
 
     /// Throws unless `1 ≤ rank ≤ min(m, n)`.
