@@ -9,9 +9,11 @@ import LowRank
 /// ‖M − M̃₆₄‖_F / √(Σ_{i>64} σᵢ²) for the randomized rank-64 SVD (1000 = optimal).
 let benchmarks: @Sendable () -> Void = {
     Benchmark.defaultConfiguration = .init(
-        metrics: [.wallClock], warmupIterations: 1, maxDuration: .seconds(30), maxIterations: 5)
+        metrics: [.wallClock], timeUnits: .milliseconds, warmupIterations: 1, maxDuration: .seconds(30),
+        maxIterations: 5)
     let large = Benchmark.Configuration(
-        metrics: [.wallClock], warmupIterations: 0, maxDuration: .seconds(120), maxIterations: 3)
+        metrics: [.wallClock], timeUnits: .milliseconds, warmupIterations: 0, maxDuration: .seconds(120),
+        maxIterations: 3)
 
     var generator = SeededGenerator(seed: 2048)
     let gaussian = Matrix<Float>.randomNormal(rows: 2048, columns: 2048, using: &generator)
