@@ -24,8 +24,13 @@ let package = Package(
         .target(name: "LinearAlgebra", dependencies: ["CBLASLAPACK"]),
         .target(name: "LoRA", dependencies: ["LinearAlgebra"]),
         .target(name: "Plotting"),
-        .target(name: "LoRAKit", dependencies: ["LinearAlgebra", "LoRA", "LowRank", "Plotting"]),
         .target(name: "LowRank", dependencies: ["LinearAlgebra"]),
+        .target(name: "Layers", dependencies: ["LinearAlgebra"]),
+        .target(name: "Optimizers", dependencies: ["LinearAlgebra", "Layers"]),
+        .target(
+            name: "LoRAKit",
+            dependencies: ["LinearAlgebra", "LoRA", "LowRank", "Layers", "Optimizers", "Plotting"]
+        ),
         .executableTarget(
             name: "LoRATool",
             dependencies: [
@@ -37,6 +42,8 @@ let package = Package(
         .testTarget(name: "LoRATests", dependencies: ["LoRA"]),
         .testTarget(name: "PlottingTests", dependencies: ["Plotting"]),
         .testTarget(name: "LowRankTests", dependencies: ["LowRank"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "LayersTests", dependencies: ["Layers"]),
+        .testTarget(name: "OptimizersTests", dependencies: ["Optimizers"]),
         .executableTarget(
             name: "LinearAlgebraBenchmarks",
             dependencies: [

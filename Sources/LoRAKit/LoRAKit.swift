@@ -3,3 +3,5 @@
 @_exported import LoRA
 @_exported import Plotting
 @_exported import LowRank
+@_exported import Layers
+@_exported import Optimizers

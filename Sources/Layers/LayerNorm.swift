@@ -1,0 +1,121 @@
+import LinearAlgebra
+
+/// Layer normalisation over the features of each row (PyTorch's `nn.LayerNorm(d)`):
+/// `x̂ = (x − μ)/√(σ² + ε)`, `y = γ ⊙ x̂ + β`, with the row mean `μ`, biased variance `σ²`,
+/// `γ, β: 1×d` (initially 1 and 0) and `ε = 10⁻⁵`.
+///
+/// Backward, per row with `g = γ ⊙ ∂L/∂y` and `r = 1/√(σ² + ε)`:
+/// `∂L/∂x = r·(g − mean(g) − x̂·mean(g ⊙ x̂))`, `∂L/∂γ += Σ ∂L/∂y ⊙ x̂`, `∂L/∂β += Σ ∂L/∂y`.
+public final class LayerNorm<Scalar: MatrixScalar>: Layer {
+    /// The gain `γ: 1×d`.
+    public let gain: Parameter<Scalar>
+    /// The shift `β: 1×d`.
+    public let shift: Parameter<Scalar>
+    /// `ε`, added to the variance.
+    public let epsilon: Scalar
+    private var normalized = Matrix<Scalar>.zeros(0, 0)
+    private var inverseStandardDeviations: [Scalar] = []
+
+    /// A normalisation over `features` columns with `γ = 1`, `β = 0`.
+    public init(features: Int, epsilon: Scalar = 1e-5) {
+        gain = Parameter(Matrix(rows: 1, columns: features, repeating: 1))
+        shift = Parameter(.zeros(1, features))
+        self.epsilon = epsilon
+    }
+
+    public var features: Int { gain.value.columns }
+
+    public var localParameters: [(name: String, parameter: Parameter<Scalar>)] {
+        [("weight", gain), ("bias", shift)]
+    }
+
+    public var children: [(name: String, module: any Module<Scalar>)] { [] }
+
+    public func forward(_ input: Matrix<Scalar>) -> Matrix<Scalar> {
+        let (n, d) = (input.rows, input.columns)
+        precondition(d == features, "LayerNorm.forward: X \(input.shapeDescription), features \(features)")
+        if normalized.rows != n || normalized.columns != d { normalized = .zeros(n, d) }
+        if inverseStandardDeviations.count != n { inverseStandardDeviations = Array(repeating: 0, count: n) }
+        var output = Matrix<Scalar>.zeros(n, d)
+        let (gamma, beta, epsilon) = (gain.value, shift.value, epsilon)
+        input.withUnsafeBufferPointer { x in
+            gamma.withUnsafeBufferPointer { g in
+                beta.withUnsafeBufferPointer { b in
+                    normalized.withUnsafeMutableBufferPointer { xHat in
+                        output.withUnsafeMutableBufferPointer { y in
+                            inverseStandardDeviations.withUnsafeMutableBufferPointer { rstd in
+                                for i in 0..<n {
+                                    let row = i * d
+                                    var sum: Scalar = 0
+                                    for j in 0..<d { sum += x[row + j] }
+                                    let mean = sum / Scalar(d)
+                                    var squares: Scalar = 0
+                                    for j in 0..<d {
+                                        let centred = x[row + j] - mean
+                                        squares += centred * centred
+                                    }
+                                    let r = 1 / (squares / Scalar(d) + epsilon).squareRoot()
+                                    rstd[i] = r
+                                    for j in 0..<d {
+                                        let h = (x[row + j] - mean) * r
+                                        xHat[row + j] = h
+                                        y[row + j] = h * g[j] + b[j]
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return output
+    }
+
+    public func backward(_ outputGradient: Matrix<Scalar>) -> Matrix<Scalar> {
+        let (n, d) = (normalized.rows, normalized.columns)
+        precondition(outputGradient.rows == n && outputGradient.columns == d,
+                     "LayerNorm.backward: ∂L/∂Y \(outputGradient.shapeDescription), forward gave \(n)×\(d)")
+        if gain.isTrainable {
+            gain.modifyGradient { gradient in
+                gradient.withUnsafeMutableBufferPointer { dg in
+                    outputGradient.withUnsafeBufferPointer { dy in
+                        normalized.withUnsafeBufferPointer { xHat in
+                            for i in 0..<n {
+                                for j in 0..<d { dg[j] += dy[i * d + j] * xHat[i * d + j] }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        if shift.isTrainable { shift.modifyGradient { $0.addColumnSums(of: outputGradient) } }
+        var inputGradient = Matrix<Scalar>.zeros(n, d)
+        let gamma = gain.value
+        outputGradient.withUnsafeBufferPointer { dy in
+            normalized.withUnsafeBufferPointer { xHat in
+                gamma.withUnsafeBufferPointer { g in
+                    inverseStandardDeviations.withUnsafeBufferPointer { rstd in
+                        inputGradient.withUnsafeMutableBufferPointer { dx in
+                            for i in 0..<n {
+                                let row = i * d
+                                var sumG: Scalar = 0
+                                var sumGX: Scalar = 0
+                                for j in 0..<d {
+                                    let gj = dy[row + j] * g[j]
+                                    sumG += gj
+                                    sumGX += gj * xHat[row + j]
+                                }
+                                let meanG = sumG / Scalar(d)
+                                let meanGX = sumGX / Scalar(d)
+                                for j in 0..<d {
+                                    dx[row + j] = rstd[i] * (dy[row + j] * g[j] - meanG - xHat[row + j] * meanGX)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return inputGradient
+    }
+}

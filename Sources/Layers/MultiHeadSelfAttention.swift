@@ -1,0 +1,65 @@
+import LinearAlgebra
+
+/// Multi-head self-attention with bias-free projections, as in seed 003's
+/// `SimpleTransformerBlock`: `Q = X·W_qᵀ`, `K = X·W_kᵀ`, `V = X·W_vᵀ` (`W: d×d`),
+/// `A = attention(Q, K, V)` per head (``ScaledDotProductAttention``), `Y = A·W_oᵀ`.
+///
+/// `X, Y: n×d` with `n = batch·T` rows. The projections are children `q_proj`, `k_proj`,
+/// `v_proj`, `o_proj` and can be replaced by adapted linear layers.
+public final class MultiHeadSelfAttention<Scalar: MatrixScalar>: LinearLayerContainer {
+    public private(set) var queryProjection: any LinearLayer<Scalar>
+    public private(set) var keyProjection: any LinearLayer<Scalar>
+    public private(set) var valueProjection: any LinearLayer<Scalar>
+    public private(set) var outputProjection: any LinearLayer<Scalar>
+    private var attention: ScaledDotProductAttention<Scalar>
+
+    /// Attention over `features = d` with `heads` heads (`d` divisible by `heads`), projections
+    /// initialised as PyTorch's `nn.Linear(d, d, bias=False)`.
+    public init(features d: Int, heads: Int, isCausal: Bool = false, using generator: inout some RandomNumberGenerator) {
+        precondition(d % heads == 0, "MultiHeadSelfAttention: \(d) features do not split into \(heads) heads")
+        queryProjection = Linear(inFeatures: d, outFeatures: d, bias: false, using: &generator)
+        keyProjection = Linear(inFeatures: d, outFeatures: d, bias: false, using: &generator)
+        valueProjection = Linear(inFeatures: d, outFeatures: d, bias: false, using: &generator)
+        outputProjection = Linear(inFeatures: d, outFeatures: d, bias: false, using: &generator)
+        attention = ScaledDotProductAttention(heads: heads, isCausal: isCausal)
+    }
+
+    public var heads: Int { attention.heads }
+    public var isCausal: Bool { attention.isCausal }
+
+    public var localParameters: [(name: String, parameter: Parameter<Scalar>)] { [] }
+
+    public var children: [(name: String, module: any Module<Scalar>)] {
+        [("q_proj", queryProjection), ("k_proj", keyProjection), ("v_proj", valueProjection), ("o_proj", outputProjection)]
+    }
+
+    public func replaceLinearLayer(named name: String, with layer: any LinearLayer<Scalar>) {
+        let d = queryProjection.inFeatures
+        precondition(layer.inFeatures == d && layer.outFeatures == d,
+                     "MultiHeadSelfAttention: replacement \(name) is \(layer.outFeatures)×\(layer.inFeatures), need \(d)×\(d)")
+        switch name {
+        case "q_proj": queryProjection = layer
+        case "k_proj": keyProjection = layer
+        case "v_proj": valueProjection = layer
+        case "o_proj": outputProjection = layer
+        default: preconditionFailure("MultiHeadSelfAttention has no linear child \(name)")
+        }
+    }
+
+    /// `Y: n×d` for `X: n×d` holding sequences of `sequenceLength` rows.
+    public func forward(_ input: Matrix<Scalar>, sequenceLength: Int) -> Matrix<Scalar> {
+        let attended = attention.forward(
+            queries: queryProjection.forward(input), keys: keyProjection.forward(input),
+            values: valueProjection.forward(input), sequenceLength: sequenceLength)
+        return outputProjection.forward(attended)
+    }
+
+    /// `∂L/∂X` from `∂L/∂Y`, accumulating the projections' gradients.
+    public func backward(_ outputGradient: Matrix<Scalar>) -> Matrix<Scalar> {
+        let gradients = attention.backward(outputProjection.backward(outputGradient))
+        var inputGradient = queryProjection.backward(gradients.queries)
+        inputGradient += keyProjection.backward(gradients.keys)
+        inputGradient += valueProjection.backward(gradients.values)
+        return inputGradient
+    }
+}

@@ -1,0 +1,47 @@
+import LinearAlgebra
+
+/// The pre-norm residual block of seed 003's `SimpleTransformerBlock`:
+/// `X₁ = X + Attention(LayerNorm₁(X))`, `Y = X₁ + MLP(LayerNorm₂(X₁))`.
+///
+/// `X, Y: n×d` with `n = batch·T`. Children: `norm1`, `attn` (`q_proj`, `k_proj`, `v_proj`,
+/// `o_proj`, bias-free), `norm2`, `mlp` (`0`: `d→4d`, `1`: GELU, `2`: `4d→d`).
+public final class TransformerBlock<Scalar: MatrixScalar>: Module {
+    public let norm1: LayerNorm<Scalar>
+    public let attention: MultiHeadSelfAttention<Scalar>
+    public let norm2: LayerNorm<Scalar>
+    public let mlp: MLP<Scalar>
+
+    /// A block of width `d` with `heads` heads, initialised as the PyTorch modules are.
+    public init(features d: Int, heads: Int, isCausal: Bool = false, using generator: inout some RandomNumberGenerator) {
+        norm1 = LayerNorm(features: d)
+        attention = MultiHeadSelfAttention(features: d, heads: heads, isCausal: isCausal, using: &generator)
+        norm2 = LayerNorm(features: d)
+        mlp = MLP(features: d, using: &generator)
+    }
+
+    public var features: Int { norm1.features }
+
+    public var localParameters: [(name: String, parameter: Parameter<Scalar>)] { [] }
+
+    public var children: [(name: String, module: any Module<Scalar>)] {
+        [("norm1", norm1), ("attn", attention), ("norm2", norm2), ("mlp", mlp)]
+    }
+
+    /// `Y: n×d` for `X: n×d` holding sequences of `sequenceLength` rows.
+    public func forward(_ input: Matrix<Scalar>, sequenceLength: Int) -> Matrix<Scalar> {
+        var hidden = input
+        hidden += attention.forward(norm1.forward(input), sequenceLength: sequenceLength)
+        var output = hidden
+        output += mlp.forward(norm2.forward(hidden))
+        return output
+    }
+
+    /// `∂L/∂X` from `∂L/∂Y`, accumulating parameter gradients.
+    public func backward(_ outputGradient: Matrix<Scalar>) -> Matrix<Scalar> {
+        var hiddenGradient = outputGradient
+        hiddenGradient += norm2.backward(mlp.backward(outputGradient))
+        var inputGradient = hiddenGradient
+        inputGradient += norm1.backward(attention.backward(hiddenGradient))
+        return inputGradient
+    }
+}

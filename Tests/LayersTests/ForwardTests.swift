@@ -1,0 +1,90 @@
+import Layers
+import LinearAlgebra
+import Testing
+
+/// Forward passes against their definitions, written as naive loops.
+@Suite("Layer forward passes")
+struct ForwardTests {
+    func checkLinear<T: MatrixScalar>(_: T.Type) {
+        let layer = Linear<T>(weight: Matrix([[1, 2, 3], [4, 5, 6]]), bias: Matrix([[0.5, -1]]))
+        let y = layer.forward(Matrix([[1, 0, -1], [2, 1, 0]]))
+        #expect(y == Matrix([[-1.5, -3], [4.5, 12]]))
+    }
+
+    @Test func linear() {
+        checkLinear(Float.self)
+        checkLinear(Double.self)
+    }
+
+    func checkLayerNorm<T: MatrixScalar>(_: T.Type, tolerance: T) {
+        let norm = LayerNorm<T>(features: 4)
+        norm.gain.value = Matrix([[1, 2, 1, 1]])
+        norm.shift.value = Matrix([[0, 0, 0, 3]])
+        let y = norm.forward(Matrix([[1, 2, 3, 4]]))
+        // μ = 2.5, σ² = 1.25: x̂ = (x − μ)/√(1.25 + 1e-5).
+        let s = (T(1.25) + T(1e-5)).squareRoot()
+        let expected = Matrix<T>([[-1.5 / s, 2 * -0.5 / s, 0.5 / s, 1.5 / s + 3]])
+        #expect((y - expected).frobeniusNorm < tolerance)
+    }
+
+    @Test func layerNorm() {
+        checkLayerNorm(Float.self, tolerance: 1e-6)
+        checkLayerNorm(Double.self, tolerance: 1e-14)
+    }
+
+    func checkGELU<T: MatrixScalar>(_: T.Type, tolerance: T) {
+        // Reference values of x·Φ(x) (Python's math.erf).
+        let y = GELU<T>().forward(Matrix([[-2, -0.5, 0, 1, 3]]))
+        let expected = Matrix<T>([[-0.04550026389635842, -0.15426876936299344, 0, 0.8413447460685429, 2.99595030590511]])
+        #expect((y - expected).frobeniusNorm < tolerance)
+    }
+
+    @Test func gelu() {
+        checkGELU(Float.self, tolerance: 1e-6)
+        checkGELU(Double.self, tolerance: 1e-14)
+    }
+
+    /// Attention by its definition: per sequence and head, softmax(QKᵀ/√(d/h))·V, then W_o.
+    func naiveAttention<T: MatrixScalar>(_ layer: MultiHeadSelfAttention<T>, _ x: Matrix<T>, t: Int) -> Matrix<T> {
+        func weight(_ name: String) -> Matrix<T> { layer.namedParameters().first { $0.path == name + ".weight" }!.parameter.value }
+        let q = x * weight("q_proj").transposed, k = x * weight("k_proj").transposed, v = x * weight("v_proj").transposed
+        let (n, d, h) = (x.rows, x.columns, layer.heads)
+        let size = d / h
+        var attended = Matrix<T>.zeros(n, d)
+        for b in 0..<(n / t) {
+            for head in 0..<h {
+                for i in 0..<t {
+                    let visible = layer.isCausal ? i + 1 : t
+                    var scores = (0..<visible).map { j in
+                        (0..<size).reduce(T(0)) { $0 + q[b * t + i, head * size + $1] * k[b * t + j, head * size + $1] }
+                            / T(size).squareRoot()
+                    }
+                    let top = scores.max()!
+                    scores = scores.map { T.exp($0 - top) }
+                    let total = scores.reduce(0, +)
+                    for c in 0..<size {
+                        attended[b * t + i, head * size + c] =
+                            (0..<visible).reduce(T(0)) { $0 + scores[$1] / total * v[b * t + $1, head * size + c] }
+                    }
+                }
+            }
+        }
+        return attended * weight("o_proj").transposed
+    }
+
+    func checkAttention<T: MatrixScalar>(_: T.Type, isCausal: Bool, tolerance: T) {
+        var generator = SeededGenerator(seed: 8)
+        let layer = MultiHeadSelfAttention<T>(features: 8, heads: 4, isCausal: isCausal, using: &generator)
+        let x = Matrix<T>.randomNormal(rows: 10, columns: 8, using: &generator)
+        let y = layer.forward(x, sequenceLength: 5)
+        let expected = naiveAttention(layer, x, t: 5)
+        #expect((y - expected).frobeniusNorm / expected.frobeniusNorm < tolerance)
+    }
+
+    @Test func attention() {
+        for isCausal in [false, true] {
+            checkAttention(Float.self, isCausal: isCausal, tolerance: 1e-5)
+            checkAttention(Double.self, isCausal: isCausal, tolerance: 1e-13)
+        }
+    }
+}
