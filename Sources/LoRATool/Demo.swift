@@ -5,7 +5,7 @@ import LoRAKit
 /// `lora demo`: a tour that checks the machine and shows what LoRAKit computes.
 struct Demo: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Show the BLAS set-up, a GEMM speed check and an SVD check.")
+        abstract: "Show the BLAS set-up, a GEMM speed check, an SVD check and the seed tables.")
 
     @Option(help: "BLAS threads (default: OpenBLAS's own choice).")
     var threads: Int?
@@ -20,6 +20,10 @@ struct Demo: ParsableCommand {
         print("BLAS core: \(BLAS.coreName), threads: \(BLAS.threadCount)")
         printGEMMSpeed(size: 2048)
         try printSVDCheck()
+        print("\nSeed 003 Part 4, best rank-r approximation of a Gaussian ΔW:")
+        print(try SVDTable.parse(["--energy", "0.9"]).output())
+        print("\nSeed 000, parameter efficiency at scale:")
+        print(try Params.parse([]).output())
     }
 
     /// Times `C = A·B` for `n×n` Float matrices (best of 5 after a warm-up) and prints GFLOP/s (2n³ FLOP).
