@@ -20,10 +20,10 @@ let package = Package(
             providers: [.apt(["libopenblas-dev", "liblapacke-dev"])]
         ),
         .target(name: "LinearAlgebra", dependencies: ["CBLASLAPACK"]),
-        .target(name: "LoRA", dependencies: ["LinearAlgebra"]),
+        .target(name: "LoRA", dependencies: ["LinearAlgebra", "Layers", "Optimizers"]),
         .target(name: "Layers", dependencies: ["LinearAlgebra"]),
         .target(name: "Optimizers", dependencies: ["LinearAlgebra", "Layers"]),
-        .target(name: "LoRAKit", dependencies: ["LinearAlgebra", "LoRA"]),
+        .target(name: "LoRAKit", dependencies: ["LinearAlgebra", "Layers", "Optimizers", "LoRA"]),
         .executableTarget(
             name: "LoRATool",
             dependencies: [
@@ -32,7 +32,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "LinearAlgebraTests", dependencies: ["LinearAlgebra"]),
-        .testTarget(name: "LoRATests", dependencies: ["LoRA"]),
+        .testTarget(name: "LoRATests", dependencies: ["LoRA", "Layers", "Optimizers"]),
         .testTarget(name: "LayersTests", dependencies: ["Layers"]),
         .testTarget(name: "OptimizersTests", dependencies: ["Optimizers"]),
         .executableTarget(

@@ -49,7 +49,7 @@ struct ModuleTests {
         model.setTrainable(false)
         var generator = SeededGenerator(seed: 4)
         let x = Matrix<Double>.randomNormal(rows: 8, columns: 16, using: &generator)
-        let check = worstGradientError(
+        let check = GradientCheck.worstError(
             of: model, input: x, forward: { model.forward($0, sequenceLength: 4) }, backward: model.backward)
         #expect(check.error <= 1e-6)
     }
