@@ -7,6 +7,8 @@ let package = Package(
         .library(name: "LoRAKit", targets: ["LoRAKit"]),
         .library(name: "LinearAlgebra", targets: ["LinearAlgebra"]),
         .library(name: "LoRA", targets: ["LoRA"]),
+        .library(name: "Plotting", targets: ["Plotting"]),
+        .library(name: "LowRank", targets: ["LowRank"]),
         .executable(name: "lora", targets: ["LoRATool"]),
     ],
     dependencies: [
@@ -21,9 +23,14 @@ let package = Package(
         ),
         .target(name: "LinearAlgebra", dependencies: ["CBLASLAPACK"]),
         .target(name: "LoRA", dependencies: ["LinearAlgebra", "Layers", "Optimizers"]),
+        .target(name: "Plotting"),
+        .target(name: "LowRank", dependencies: ["LinearAlgebra"]),
         .target(name: "Layers", dependencies: ["LinearAlgebra"]),
         .target(name: "Optimizers", dependencies: ["LinearAlgebra", "Layers"]),
-        .target(name: "LoRAKit", dependencies: ["LinearAlgebra", "Layers", "Optimizers", "LoRA"]),
+        .target(
+            name: "LoRAKit",
+            dependencies: ["LinearAlgebra", "LoRA", "LowRank", "Layers", "Optimizers", "Plotting"]
+        ),
         .executableTarget(
             name: "LoRATool",
             dependencies: [
@@ -33,6 +40,8 @@ let package = Package(
         ),
         .testTarget(name: "LinearAlgebraTests", dependencies: ["LinearAlgebra"]),
         .testTarget(name: "LoRATests", dependencies: ["LoRA", "Layers", "Optimizers"]),
+        .testTarget(name: "PlottingTests", dependencies: ["Plotting"]),
+        .testTarget(name: "LowRankTests", dependencies: ["LowRank"], resources: [.copy("Fixtures")]),
         .testTarget(name: "LayersTests", dependencies: ["Layers"]),
         .testTarget(name: "OptimizersTests", dependencies: ["Optimizers"]),
         .executableTarget(

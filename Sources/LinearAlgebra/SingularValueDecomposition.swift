@@ -7,6 +7,17 @@ public struct SingularValueDecomposition<Scalar: MatrixScalar>: Sendable {
     /// Right singular vectors transposed, `p×n`, orthonormal rows.
     public var vt: Matrix<Scalar>
 
+    /// A decomposition from its parts: `u: m×q`, `singularValues: q` (descending), `vt: q×n`;
+    /// `q ≤ min(m, n)`, so a truncated SVD (e.g. a randomized one) is representable too.
+    public init(u: Matrix<Scalar>, singularValues: [Scalar], vt: Matrix<Scalar>) {
+        precondition(
+            u.columns == singularValues.count && vt.rows == singularValues.count,
+            "SingularValueDecomposition: U \(u.shapeDescription), \(singularValues.count) singular values, Vᵀ \(vt.shapeDescription)")
+        self.u = u
+        self.singularValues = singularValues
+        self.vt = vt
+    }
+
     /// `U_r·diag(σ₁…σ_r)·V_rᵀ`, the best rank-`r` approximation (Eckart–Young); all of `A` by default.
     public func reconstructed(rank: Int? = nil) -> Matrix<Scalar> {
         let r = rank ?? singularValues.count

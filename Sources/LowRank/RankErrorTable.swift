@@ -1,0 +1,100 @@
+import LinearAlgebra
+
+/// One row of a rank-error table for an `m×n` matrix `M` (`d = m`, `k = n`) at rank `r`.
+public struct RankErrorRow: Codable, Sendable, Equatable {
+    /// `r`.
+    public var rank: Int
+    /// LoRA parameters `r·(d + k)`.
+    public var parameters: Int
+    /// `r·(d + k) / (d·k)`, a fraction of the full matrix.
+    public var parameterFraction: Double
+    /// `‖M − M_r‖_F / ‖M‖_F`, measured on the reconstruction `M_r = U_r·Σ_r·V_rᵀ`.
+    public var relativeError: Double
+    /// Eckart–Young tail bound `√(Σ_{i>r} σᵢ²) / ‖M‖_F` (equal to the optimal relative error).
+    public var tailBound: Double
+    /// `σ_{r+1} / σ₁`.
+    public var spectralError: Double
+    /// `Σ_{i≤r} σᵢ² / Σᵢ σᵢ²`.
+    public var retainedEnergy: Double
+    /// The quarter-circle-law error of an `n×n` Gaussian matrix at `ρ = r/n`, when asked for.
+    public var theoryError: Double?
+
+    enum CodingKeys: String, CodingKey {
+        case rank, parameters
+        case parameterFraction = "parameter_fraction"
+        case relativeError = "relative_error"
+        case tailBound = "tail_bound"
+        case spectralError = "spectral_error"
+        case retainedEnergy = "retained_energy"
+        case theoryError = "theory_error"
+    }
+}
+
+/// The rank-error table of seed 003 Part 4 (with seed 002 §8.1's bound): how well the best rank-`r`
+/// approximation of a matrix does, for a list of ranks. Encodes to JSON as
+/// `{"rows": [...], "singular_values": [...], "matrix_rows": m, "matrix_columns": n}`.
+public struct RankErrorTable: Encodable, Sendable, Equatable {
+    /// One row per requested rank, in the order given.
+    public var rows: [RankErrorRow]
+    /// The singular values used: all of them for the exact method, the leading ones for randomized.
+    public var singularValues: [Double]
+    /// `m`.
+    public var matrixRows: Int
+    /// `n`.
+    public var matrixColumns: Int
+    /// The spectrum behind the table, for choosing a rank by energy or error (not encoded).
+    public let spectrum: SingularSpectrum
+
+    enum CodingKeys: String, CodingKey {
+        case rows
+        case singularValues = "singular_values"
+        case matrixRows = "matrix_rows"
+        case matrixColumns = "matrix_columns"
+    }
+
+    /// The table of `matrix` (`m×n`) at each of `ranks` (each in `1…min(m, n)`).
+    ///
+    /// The exact method takes one full SVD; the randomized one a truncated SVD of rank
+    /// `min(max(ranks) + 1, min(m, n))` (one more than needed, for `σ_{r+1}`), and takes the energy
+    /// beyond it from `‖M‖_F²`. Throws ``LowRankError`` for bad ranks, an empty or non-finite matrix,
+    /// or a LAPACK failure.
+    public init<Scalar: MatrixScalar>(
+        matrix: Matrix<Scalar>, ranks: [Int], method: TruncatedSVDMethod = .exact
+    ) throws(LowRankError) {
+        guard let largest = ranks.max() else { throw .noRanks }
+        try matrix.validateForAnalysis()
+        for r in ranks { try matrix.validate(rank: r) }
+        let p = Swift.min(matrix.rows, matrix.columns)
+        let decomposition = try matrix.truncatedSVD(
+            rank: method == .exact ? p : Swift.min(largest + 1, p), method: method)
+        let values = decomposition.singularValues.map { Double($0) }
+        let norm = Double(matrix.frobeniusNorm)
+        let spectrum = decomposition.singularValues.count == p
+            ? SingularSpectrum(completeSingularValues: values)
+            : SingularSpectrum(leadingSingularValues: values, frobeniusNormSquared: norm * norm)
+        let (d, k) = (matrix.rows, matrix.columns)
+        rows = ranks.map { r in
+            let error = Double((matrix - decomposition.reconstructed(rank: r)).frobeniusNorm)
+            let parameters = LoRAParameterRow.loraParameters(rows: d, columns: k, rank: r)
+            return RankErrorRow(
+                rank: r, parameters: parameters, parameterFraction: Double(parameters) / Double(d * k),
+                relativeError: norm > 0 ? error / norm : 0, tailBound: spectrum.tailBound(rank: r),
+                spectralError: spectrum.spectralError(rank: r), retainedEnergy: spectrum.retainedEnergy(rank: r))
+        }
+        singularValues = values
+        matrixRows = d
+        matrixColumns = k
+        self.spectrum = spectrum
+    }
+
+    /// Fills ``RankErrorRow/theoryError`` with ``QuarterCircleLaw/relativeError(rankFraction:)`` at
+    /// `ρ = r/n`; meaningful for a square `n×n` matrix of i.i.d. Gaussian entries.
+    public mutating func addQuarterCircleTheory() {
+        precondition(matrixRows == matrixColumns,
+                     "the quarter-circle law is for square matrices, not \(matrixRows)×\(matrixColumns)")
+        for i in rows.indices {
+            rows[i].theoryError = QuarterCircleLaw.relativeError(
+                rankFraction: Double(rows[i].rank) / Double(matrixColumns))
+        }
+    }
+}

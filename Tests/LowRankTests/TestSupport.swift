@@ -1,0 +1,55 @@
+import Foundation
+import Testing
+import LinearAlgebra
+
+/// Test tolerances for each precision.
+protocol Tolerances { static var loose: Self { get } }
+extension Float: Tolerances { static var loose: Float { 1e-4 } }
+extension Double: Tolerances { static var loose: Double { 1e-11 } }
+
+typealias TestScalar = MatrixScalar & Tolerances
+
+/// An `m×n` matrix with singular values `decay^i` (`i = 0…p−1`) between seeded random orthonormal factors.
+func decayingMatrix<T: MatrixScalar>(
+    _: T.Type, rows m: Int, columns n: Int, decay: Double, seed: UInt64
+) throws -> Matrix<T> {
+    var generator = SeededGenerator(seed: seed)
+    let p = min(m, n)
+    let u = try Matrix<Double>.randomNormal(rows: m, columns: p, using: &generator).qrDecomposition().q
+    let v = try Matrix<Double>.randomNormal(rows: n, columns: p, using: &generator).qrDecomposition().q
+    let scaled = Matrix<Double>(rows: m, columns: p) { i, j in u[i, j] * pow(decay, Double(j)) }
+    return (scaled * v.transposed).converted(to: T.self)
+}
+
+/// One matrix of `Fixtures/svd_reference.json`, written by `scripts/fixtures/make_svd_fixtures.py`.
+struct SVDFixture: Decodable {
+    let name: String
+    let file: String
+    let dtype: String
+    let rows: Int
+    let columns: Int
+    let elements: [Double]
+    let singularValues: [Double]
+    let ranks: [Int]
+    let relativeErrors: [Double]
+
+    enum CodingKeys: String, CodingKey {
+        case name, file, dtype, rows, columns, elements, ranks
+        case singularValues = "singular_values"
+        case relativeErrors = "relative_errors"
+    }
+
+    static func all() throws -> [SVDFixture] {
+        let url = try #require(Bundle.module.url(forResource: "svd_reference", withExtension: "json", subdirectory: "Fixtures"))
+        return try JSONDecoder().decode([SVDFixture].self, from: Data(contentsOf: url))
+    }
+
+    func matrix<T: MatrixScalar>(_: T.Type) -> Matrix<T> {
+        Matrix(rows: rows, columns: columns, elements: elements.map { T($0) })
+    }
+}
+
+/// `|x − reference| ≤ relative·|reference| + absolute`.
+func isClose(_ x: Double, _ reference: Double, relative: Double, absolute: Double = 1e-12) -> Bool {
+    abs(x - reference) <= relative * abs(reference) + absolute
+}
