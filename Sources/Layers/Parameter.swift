@@ -82,6 +82,8 @@ public final class Parameter<Scalar: MatrixScalar> {
     }
 
     /// Sets the gradient to zero (no-op when frozen).
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func zeroGradient() {
         guard gradient != nil else { return }
         gradient!.withUnsafeMutableBufferPointer { buffer in

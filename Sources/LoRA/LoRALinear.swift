@@ -85,13 +85,15 @@ public final class LoRALinear<Scalar: MatrixScalar>: LinearLayer, TrainingModeSw
 
     private var dropoutIsActive: Bool { isTraining && dropoutProbability > 0 && !isMerged }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func forward(_ input: Matrix<Scalar>) -> Matrix<Scalar> {
         let (n, r) = (input.rows, rank)
         precondition(input.columns == inFeatures,
                      "LoRALinear.forward: X \(input.shapeDescription) does not fit W \(weights.base.shapeDescription)")
         self.input = input
-        if projected.rows != n || projected.columns != r { projected = .zeros(n, r) }
-        var output = Matrix<Scalar>.zeros(n, outFeatures)
+        if projected.rows != n || projected.columns != r { projected = .zeroed(n, r) }
+        var output = Matrix<Scalar>.uninitialized(n, outFeatures)
         if dropoutIsActive {
             adapterInput = drop(input)
             Matrix.gemm(input, storage.weights.base, transposeB: .transposed, into: &output)
@@ -105,6 +107,8 @@ public final class LoRALinear<Scalar: MatrixScalar>: LinearLayer, TrainingModeSw
         return output
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func backward(_ outputGradient: Matrix<Scalar>) -> Matrix<Scalar> {
         precondition(!isMerged, "LoRALinear.backward: unmerge before training")
         let (n, r) = (input.rows, rank)
@@ -117,20 +121,20 @@ public final class LoRALinear<Scalar: MatrixScalar>: LinearLayer, TrainingModeSw
                 Matrix.gemm(outputGradient, projected, transposeA: .transposed, alpha: weights.scale, beta: 1, into: &$0)
             }
         }
-        if projectedGradient.rows != n || projectedGradient.columns != r { projectedGradient = .zeros(n, r) }
+        if projectedGradient.rows != n || projectedGradient.columns != r { projectedGradient = .zeroed(n, r) }
         Matrix.gemm(outputGradient, weights.b, alpha: weights.scale, into: &projectedGradient)
         if loraA.isTrainable {
             loraA.modifyGradient {
                 Matrix.gemm(projectedGradient, adapterInput, transposeA: .transposed, beta: 1, into: &$0)
             }
         }
-        var inputGradient = Matrix<Scalar>.zeros(n, inFeatures)
+        var inputGradient = Matrix<Scalar>.uninitialized(n, inFeatures)
         Matrix.gemm(outputGradient, weights.base, into: &inputGradient)
         if dropoutIsActive {
-            var adapterGradient = Matrix<Scalar>.zeros(n, inFeatures)
+            var adapterGradient = Matrix<Scalar>.uninitialized(n, inFeatures)
             Matrix.gemm(projectedGradient, weights.a, into: &adapterGradient)
             applyDropoutMask(to: &adapterGradient)
-            inputGradient += adapterGradient
+            inputGradient.axpy(1, adapterGradient)
         } else {
             Matrix.gemm(projectedGradient, weights.a, beta: 1, into: &inputGradient)
         }
@@ -138,6 +142,8 @@ public final class LoRALinear<Scalar: MatrixScalar>: LinearLayer, TrainingModeSw
     }
 
     /// `X ⊙ M/(1 − p)` with a fresh mask `M` of Bernoulli(1 − p) entries, kept for backward.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     private func drop(_ x: Matrix<Scalar>) -> Matrix<Scalar> {
         let keep = 1 / (1 - dropoutProbability)
         let p = Double(dropoutProbability)
@@ -147,6 +153,8 @@ public final class LoRALinear<Scalar: MatrixScalar>: LinearLayer, TrainingModeSw
         return dropped
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     private func applyDropoutMask(to x: inout Matrix<Scalar>) {
         dropoutMask.withUnsafeBufferPointer { mask in
             x.withUnsafeMutableBufferPointer { values in

@@ -6,6 +6,6 @@ struct LoRACommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lora",
         abstract: "LoRA adapters and low-rank analysis on OpenBLAS and LAPACKE.",
-        subcommands: [Demo.self]
+        subcommands: [Demo.self, Train.self]
     )
 }

@@ -101,6 +101,8 @@ public final class Adam<Scalar: MatrixScalar> {
         stepCount += 1
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     private func update(
         _ value: inout Matrix<Scalar>, gradient: Matrix<Scalar>, m: inout Matrix<Scalar>, v: inout Matrix<Scalar>,
         rate: Double, decay: Double, correction1: Double, correction2: Double
@@ -130,6 +132,8 @@ public final class Adam<Scalar: MatrixScalar> {
     /// `clip_grad_norm_`: factor `maxNorm/(norm + 10⁻⁶)` when below 1). Returns the norm before
     /// clipping.
     @discardableResult
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func clipGradients(maxNorm: Double) -> Double {
         let parameters = groups.flatMap(\.parameters)
         let norm = parameters.reduce(0.0) { total, parameter in
@@ -138,7 +142,7 @@ public final class Adam<Scalar: MatrixScalar> {
         }.squareRoot()
         let factor = maxNorm / (norm + 1e-6)
         if factor < 1 {
-            for parameter in parameters { parameter.modifyGradient { $0 *= Scalar(factor) } }
+            for parameter in parameters { parameter.modifyGradient { $0.scale(by: Scalar(factor)) } }
         }
         return norm
     }
