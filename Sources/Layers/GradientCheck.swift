@@ -16,7 +16,7 @@ public enum GradientCheck {
         _ = forward(input)
         module.zeroGradients()
         var gradients = ["input": backward(projection)]
-        for (path, parameter) in module.trainableParameters() { gradients[path] = parameter.gradient! }
+        for (path, parameter) in module.trainableParameters() { gradients[path] = parameter.gradient ?? .zeros(parameter.value.rows, parameter.value.columns) }
         return gradients
     }
 
