@@ -138,6 +138,8 @@ struct Train: ParsableCommand {
                 log(String(format: "Epoch %d/%d, loss %.4f (%.2f s)", progress.epoch, progress.epochs, progress.loss, progress.seconds))
             }
         }
+        // The training peak, read before the merge check keeps copies of the adapted weights.
+        let peak = peakResidentBytes()
         log(String(format: "Loss %.4f → %.4f, %.0f tokens/s over %d steps", history.initialLoss, history.finalLoss,
                    history.tokensPerSecond, history.steps))
         for norms in history.norms where norms.step == 0 || norms == history.norms.last || history.norms.count <= 12 {
@@ -151,8 +153,7 @@ struct Train: ParsableCommand {
             log(String(format: "Merge: max |merged − unmerged| = %.3e (relative %.3e); unmerge: max |W drift| = %.3e (relative %.3e)",
                        report.maxMergedDifference, report.relativeMergedDifference, report.maxWeightDrift, report.relativeWeightDrift))
         }
-        let peak = peakResidentBytes()
-        log("Peak memory (VmHWM): " + (peak.map { String(format: "%.1f MiB", Double($0) / 1_048_576) } ?? "unavailable"))
+        log("Peak memory of training (VmHWM): " + (peak.map { String(format: "%.1f MiB", Double($0) / 1_048_576) } ?? "unavailable"))
         if let plot {
             try writeTrainingPlots(history: history, tracked: tracked, to: URL(fileURLWithPath: plot))
         }
