@@ -66,6 +66,10 @@ public final class Linear<Scalar: MatrixScalar>: LinearLayer {
         return inputGradient
     }
 
+    public func accumulateParameterGradients(_ outputGradient: Matrix<Scalar>) {
+        accumulateParameterGradients(outputGradient, input: cachedInput(matching: outputGradient))
+    }
+
     private func cachedInput(matching outputGradient: Matrix<Scalar>) -> Matrix<Scalar> {
         guard let input else { preconditionFailure("Linear.backward before forward") }
         precondition(outputGradient.rows == input.rows && outputGradient.columns == outFeatures,

@@ -62,4 +62,13 @@ public final class MultiHeadSelfAttention<Scalar: MatrixScalar>: LinearLayerCont
         inputGradient.axpy(1, valueProjection.backward(gradients.values))
         return inputGradient
     }
+
+    /// The parameter gradients of ``backward(_:)`` without `∂L/∂X` (the three input-projection
+    /// GEMMs of `∂L/∂X` are skipped).
+    public func accumulateParameterGradients(_ outputGradient: Matrix<Scalar>) {
+        let gradients = attention.backward(outputProjection.backward(outputGradient))
+        queryProjection.accumulateParameterGradients(gradients.queries)
+        keyProjection.accumulateParameterGradients(gradients.keys)
+        valueProjection.accumulateParameterGradients(gradients.values)
+    }
 }

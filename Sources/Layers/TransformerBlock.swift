@@ -44,4 +44,16 @@ public final class TransformerBlock<Scalar: MatrixScalar>: Module {
         inputGradient.axpy(1, norm1.backward(attention.backward(hiddenGradient)))
         return inputGradient
     }
+
+    /// The parameter gradients of ``backward(_:)`` without `∂L/∂X`: when `norm1` is frozen, the
+    /// attention's input gradient is not needed either, which saves three `n×d·d×d` GEMMs.
+    public func accumulateParameterGradients(_ outputGradient: Matrix<Scalar>) {
+        guard norm1.trainableParameterCount == 0 else {
+            _ = backward(outputGradient)
+            return
+        }
+        var hiddenGradient = outputGradient
+        hiddenGradient.axpy(1, norm2.backward(mlp.backward(outputGradient)))
+        attention.accumulateParameterGradients(hiddenGradient)
+    }
 }

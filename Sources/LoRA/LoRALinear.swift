@@ -110,6 +110,26 @@ public final class LoRALinear<Scalar: MatrixScalar>: LinearLayer, TrainingModeSw
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public func backward(_ outputGradient: Matrix<Scalar>) -> Matrix<Scalar> {
+        accumulateParameterGradients(outputGradient)
+        let weights = storage.weights
+        var inputGradient = Matrix<Scalar>.uninitialized(input.rows, inFeatures)
+        Matrix.gemm(outputGradient, weights.base, into: &inputGradient)
+        if dropoutIsActive {
+            var adapterGradient = Matrix<Scalar>.uninitialized(input.rows, inFeatures)
+            Matrix.gemm(projectedGradient, weights.a, into: &adapterGradient)
+            applyDropoutMask(to: &adapterGradient)
+            inputGradient.axpy(1, adapterGradient)
+        } else {
+            Matrix.gemm(projectedGradient, weights.a, beta: 1, into: &inputGradient)
+        }
+        return inputGradient
+    }
+
+    /// `∂L/∂A`, `∂L/∂B` (and `∂L/∂b`) as ``backward(_:)``, without `∂L/∂X`; leaves
+    /// `∂L/∂U = s·G·B` for the input gradient.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    public func accumulateParameterGradients(_ outputGradient: Matrix<Scalar>) {
         precondition(!isMerged, "LoRALinear.backward: unmerge before training")
         let (n, r) = (input.rows, rank)
         precondition(outputGradient.rows == n && outputGradient.columns == outFeatures,
@@ -128,17 +148,6 @@ public final class LoRALinear<Scalar: MatrixScalar>: LinearLayer, TrainingModeSw
                 Matrix.gemm(projectedGradient, adapterInput, transposeA: .transposed, beta: 1, into: &$0)
             }
         }
-        var inputGradient = Matrix<Scalar>.uninitialized(n, inFeatures)
-        Matrix.gemm(outputGradient, weights.base, into: &inputGradient)
-        if dropoutIsActive {
-            var adapterGradient = Matrix<Scalar>.uninitialized(n, inFeatures)
-            Matrix.gemm(projectedGradient, weights.a, into: &adapterGradient)
-            applyDropoutMask(to: &adapterGradient)
-            inputGradient.axpy(1, adapterGradient)
-        } else {
-            Matrix.gemm(projectedGradient, weights.a, beta: 1, into: &inputGradient)
-        }
-        return inputGradient
     }
 
     /// `X ⊙ M/(1 − p)` with a fresh mask `M` of Bernoulli(1 − p) entries, kept for backward.

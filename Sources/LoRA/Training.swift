@@ -121,7 +121,7 @@ public final class SequenceRegressionTrainer<Scalar: MatrixScalar> {
     public func step(inputs: Matrix<Scalar>, targets: Matrix<Scalar>) -> Double {
         model.zeroGradients()
         let (loss, gradient) = meanSquaredError(model.forward(inputs, sequenceLength: data.sequenceLength), targets)
-        _ = model.backward(gradient)
+        model.accumulateParameterGradients(gradient)
         if let maxNorm = options.maxGradientNorm { optimizer.clipGradients(maxNorm: maxNorm) }
         optimizer.step()
         return Double(loss)

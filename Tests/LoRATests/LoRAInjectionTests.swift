@@ -53,6 +53,30 @@ struct LoRAInjectionTests {
         #expect(check.error <= 1e-6, "worst: \(check.key)")
     }
 
+    /// `accumulateParameterGradients` (no input gradient) gives the gradients of `backward`, for
+    /// LoRA (frozen norms: the first block skips its input projections' input gradient) and for
+    /// full fine-tuning.
+    @Test func parameterGradientsWithoutInputGradient() throws {
+        for lora in [true, false] {
+            let model = makeModel(Double.self, depth: 2)
+            var generator = SeededGenerator(seed: 47)
+            if lora {
+                try model.injectLoRA(LoRAConfiguration(rank: 2, targetModules: .allLinear, initialization: .random), using: &generator)
+            }
+            let x = Matrix<Double>.randomNormal(rows: 6, columns: 16, using: &generator)
+            let dy = Matrix<Double>.randomNormal(rows: 6, columns: 16, using: &generator)
+            _ = model.forward(x, sequenceLength: 3)
+            model.zeroGradients()
+            _ = model.backward(dy)
+            let full = model.trainableParameters().map { $0.parameter.gradient! }
+            _ = model.forward(x, sequenceLength: 3)
+            model.zeroGradients()
+            model.accumulateParameterGradients(dy)
+            let skipped = model.trainableParameters().map { $0.parameter.gradient! }
+            #expect(zip(full, skipped).allSatisfy { GradientCheck.relativeError($1, $0) < 1e-14 })
+        }
+    }
+
     @Test func patternsBiasModesAndAllLinear() throws {
         let model = makeModel(Float.self, depth: 1)
         var generator = SeededGenerator(seed: 44)
