@@ -82,4 +82,24 @@ struct TrainingTests {
         #expect(trainer.model.loraLayers().allSatisfy { !$0.layer.isMerged })
         #expect(GradientCheck.relativeError(trainer.model.forward(probe, sequenceLength: 4), before) <= 1e-5)
     }
+
+    /// Full fine-tuning updates weights, gradients and optimizer state in place: after the first
+    /// step (which allocates the gradients), no weight-sized buffer is reallocated.
+    @Test func fullFineTuningStepsReuseWeightAndGradientBuffers() throws {
+        let trainer = try makeTrainer(full: true)
+        let (x, y) = trainer.data.batch(0..<8)
+        func addresses() -> [UnsafeRawPointer?] {
+            trainer.model.namedParameters().flatMap { _, parameter in
+                [parameter.value.withUnsafeBufferPointer { UnsafeRawPointer($0.baseAddress) },
+                 parameter.gradient?.withUnsafeBufferPointer { UnsafeRawPointer($0.baseAddress) }]
+            }
+        }
+        _ = trainer.step(inputs: x, targets: y)
+        let before = addresses()
+        // Norms, not values: holding the values would share their buffers and force copies.
+        let normsBefore = trainer.model.namedParameters().map(\.parameter.value.frobeniusNorm)
+        for _ in 0..<3 { _ = trainer.step(inputs: x, targets: y) }
+        #expect(addresses() == before)
+        #expect(trainer.model.namedParameters().map(\.parameter.value.frobeniusNorm) != normsBefore)
+    }
 }
