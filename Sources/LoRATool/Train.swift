@@ -8,7 +8,7 @@ struct Train: ParsableCommand {
         abstract: "Train LoRA adapters (or every weight) of transformer blocks on seed 003's synthetic task.",
         discussion: """
             Data: x ~ N(0,1) of [samples, T, d], y = roll(x, 1 along T)·0.9 + 0.1·noise; MSE loss, AdamW.
-            Prints per-epoch progress, trainable vs total parameters, the ‖A‖, ‖B‖, ‖BA‖ history of the
+            Prints per-epoch progress, trainable vs total parameters, the ‖A‖, ‖B‖, ‖BA‖ history of the \
             first q_proj, then merges, compares outputs, unmerges and reports the drift of W.
             """)
 
