@@ -6,6 +6,6 @@ struct LoRACommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lora",
         abstract: "LoRA adapters and low-rank analysis on OpenBLAS and LAPACKE.",
-        subcommands: [Demo.self, Train.self]
+        subcommands: [Demo.self, Inspect.self, Merge.self, Extract.self, Train.self]
     )
 }
