@@ -23,7 +23,7 @@ let package = Package(
             providers: [.apt(["libopenblas-dev", "liblapacke-dev"])]
         ),
         .target(name: "LinearAlgebra", dependencies: ["CBLASLAPACK"]),
-        .target(name: "LoRA", dependencies: ["LinearAlgebra", "LowRank", "TensorFormats"]),
+        .target(name: "LoRA", dependencies: ["LinearAlgebra", "LowRank", "TensorFormats", "Layers", "Optimizers"]),
         .target(name: "Plotting"),
         .target(name: "TensorFormats", dependencies: ["LinearAlgebra"]),
         .target(name: "LowRank", dependencies: ["LinearAlgebra"]),
@@ -43,7 +43,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "LinearAlgebraTests", dependencies: ["LinearAlgebra"]),
-        .testTarget(name: "LoRATests", dependencies: ["LoRA"]),
+        .testTarget(name: "LoRATests", dependencies: ["LoRA", "Layers", "Optimizers"]),
         .testTarget(name: "LoRABenchTests", dependencies: ["LoRABench"]),
         .testTarget(name: "PlottingTests", dependencies: ["Plotting"]),
         .testTarget(name: "TensorFormatsTests", dependencies: ["TensorFormats"], resources: [.copy("Fixtures")]),
