@@ -58,6 +58,12 @@ let package = Package(
             path: "Benchmarks/LinearAlgebraBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
+        .executableTarget(
+            name: "LowRankBenchmarks",
+            dependencies: ["LowRank", .product(name: "Benchmark", package: "benchmark")],
+            path: "Benchmarks/LowRankBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

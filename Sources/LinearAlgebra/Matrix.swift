@@ -144,7 +144,10 @@ public struct Matrix<Scalar: MatrixScalar>: Sendable, Equatable {
     }
 
     /// Whether every element is finite (no NaN, no ±∞).
-    public var isFinite: Bool { elements.allSatisfy { $0.isFinite } }
+    ///
+    /// One BLAS pass first (`‖A‖_F` by `?nrm2` is finite unless an element is NaN or ±∞, or the norm
+    /// overflows); the element loop, slow in unspecialised generic code, runs only when it is not.
+    public var isFinite: Bool { frobeniusNorm.isFinite || elements.allSatisfy { $0.isFinite } }
 
     /// Largest `|selfᵢⱼ − otherᵢⱼ|`; shapes must match.
     public func maxAbsoluteDifference(_ other: Matrix) -> Scalar {

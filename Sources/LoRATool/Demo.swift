@@ -5,7 +5,7 @@ import LoRAKit
 /// `lora demo`: a tour that checks the machine and shows what LoRAKit computes.
 struct Demo: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Show the BLAS set-up, a GEMM speed check and an SVD check.")
+        abstract: "Show the BLAS set-up, a GEMM speed check, an SVD check and the seed tables.")
 
     @Option(help: "BLAS threads (default: OpenBLAS's own choice).")
     var threads: Int?
@@ -20,6 +20,10 @@ struct Demo: ParsableCommand {
         print("BLAS core: \(BLAS.coreName), threads: \(BLAS.threadCount)")
         printGEMMSpeed(size: 2048)
         try printSVDCheck()
+        print("\nSeed 003 Part 4, best rank-r approximation of a Gaussian ΔW:")
+        print(try SVDTable.parse(["--energy", "0.9"]).output())
+        print("\nSeed 000, parameter efficiency at scale:")
+        print(try Params.parse([]).output())
         try printTrainingCheck()
     }
 
@@ -35,7 +39,7 @@ struct Demo: ParsableCommand {
         let history = trainer.train()
         let merge = model.checkMergeRoundTrip(probe: data.inputs, sequenceLength: 8)
         print(String(
-            format: "Training: LoRA r=4 on %d linear layers, %d of %d parameters trainable, 100 AdamW steps: loss %.4f → %.4f; merged vs unmerged max |Δ| = %.1e",
+            format: "\nSeed 000, training: LoRA r=4 on %d linear layers, %d of %d parameters trainable, 100 AdamW steps: loss %.4f → %.4f; merged vs unmerged max |Δ| = %.1e",
             model.loraLayers().count, model.trainableParameterCount, model.parameterCount, history.initialLoss,
             history.finalLoss, merge.maxMergedDifference))
     }
