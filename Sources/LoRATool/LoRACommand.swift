@@ -8,7 +8,7 @@ struct LoRACommand: ParsableCommand {
         abstract: "LoRA adapters and low-rank analysis on OpenBLAS and LAPACKE.",
         subcommands: [
             Demo.self, SVDTable.self, Params.self, Memory.self, Inspect.self, Merge.self, Extract.self,
-            Bench.self, Train.self,
+            Train.self, Bench.self,
         ]
     )
 }
