@@ -23,6 +23,7 @@ public final class LayerNorm<Scalar: MatrixScalar>: Layer {
         self.epsilon = epsilon
     }
 
+    /// The number of normalised features `d`.
     public var features: Int { gain.value.columns }
 
     public var localParameters: [(name: String, parameter: Parameter<Scalar>)] {

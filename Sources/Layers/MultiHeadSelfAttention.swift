@@ -7,9 +7,13 @@ import LinearAlgebra
 /// `X, Y: n×d` with `n = batch·T` rows. The projections are children `q_proj`, `k_proj`,
 /// `v_proj`, `o_proj` and can be replaced by adapted linear layers.
 public final class MultiHeadSelfAttention<Scalar: MatrixScalar>: LinearLayerContainer {
+    /// `q_proj`: `W_q: d×d`.
     public private(set) var queryProjection: any LinearLayer<Scalar>
+    /// `k_proj`: `W_k: d×d`.
     public private(set) var keyProjection: any LinearLayer<Scalar>
+    /// `v_proj`: `W_v: d×d`.
     public private(set) var valueProjection: any LinearLayer<Scalar>
+    /// `o_proj`: `W_o: d×d`.
     public private(set) var outputProjection: any LinearLayer<Scalar>
     private var attention: ScaledDotProductAttention<Scalar>
 
@@ -24,7 +28,9 @@ public final class MultiHeadSelfAttention<Scalar: MatrixScalar>: LinearLayerCont
         attention = ScaledDotProductAttention(heads: heads, isCausal: isCausal)
     }
 
+    /// Number of heads `h`.
     public var heads: Int { attention.heads }
+    /// Whether each position attends only to itself and earlier positions.
     public var isCausal: Bool { attention.isCausal }
 
     public var localParameters: [(name: String, parameter: Parameter<Scalar>)] { [] }

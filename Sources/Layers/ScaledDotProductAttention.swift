@@ -23,6 +23,7 @@ public struct ScaledDotProductAttention<Scalar: MatrixScalar> {
     private var scratch: [Scalar] = []
     private var sequenceLength = 0
 
+    /// Attention with `heads` heads, causal (masked) or not.
     public init(heads: Int, isCausal: Bool = false) {
         precondition(heads > 0, "ScaledDotProductAttention: \(heads) heads")
         self.heads = heads

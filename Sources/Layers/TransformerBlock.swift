@@ -6,9 +6,13 @@ import LinearAlgebra
 /// `X, Y: n×d` with `n = batch·T`. Children: `norm1`, `attn` (`q_proj`, `k_proj`, `v_proj`,
 /// `o_proj`, bias-free), `norm2`, `mlp` (`0`: `d→4d`, `1`: GELU, `2`: `4d→d`).
 public final class TransformerBlock<Scalar: MatrixScalar>: Module {
+    /// `norm1`, before attention.
     public let norm1: LayerNorm<Scalar>
+    /// `attn`.
     public let attention: MultiHeadSelfAttention<Scalar>
+    /// `norm2`, before the MLP.
     public let norm2: LayerNorm<Scalar>
+    /// `mlp`.
     public let mlp: MLP<Scalar>
 
     /// A block of width `d` with `heads` heads, initialised as the PyTorch modules are.
@@ -19,6 +23,7 @@ public final class TransformerBlock<Scalar: MatrixScalar>: Module {
         mlp = MLP(features: d, using: &generator)
     }
 
+    /// The width `d`.
     public var features: Int { norm1.features }
 
     public var localParameters: [(name: String, parameter: Parameter<Scalar>)] { [] }

@@ -2,6 +2,7 @@ import LinearAlgebra
 
 /// A stack of ``TransformerBlock``s applied in order, children `blocks.0`, `blocks.1`, …
 public final class TransformerStack<Scalar: MatrixScalar>: Module {
+    /// The blocks, applied first to last.
     public let blocks: [TransformerBlock<Scalar>]
 
     /// `depth` blocks of width `d` with `heads` heads, drawn in order from `generator`.

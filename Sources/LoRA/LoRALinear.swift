@@ -97,8 +97,7 @@ public final class LoRALinear<Scalar: MatrixScalar>: LinearLayer, TrainingModeSw
         if dropoutIsActive {
             adapterInput = drop(input)
             Matrix.gemm(input, storage.weights.base, transposeB: .transposed, into: &output)
-            Matrix.gemm(adapterInput, storage.weights.a, transposeB: .transposed, into: &projected)
-            Matrix.gemm(projected, storage.weights.b, transposeB: .transposed, alpha: scale, beta: 1, into: &output)
+            storage.weights.addAdapter(adapterInput, to: &output, workspace: &projected)
         } else {
             adapterInput = input
             storage.weights.forward(input, into: &output, workspace: &projected)

@@ -6,9 +6,13 @@ import LinearAlgebra
 ///
 /// Both are stored as `samples·T × d` matrices, sequence `i` in rows `i·T ..< (i+1)·T`.
 public struct SequenceRegressionData<Scalar: MatrixScalar>: Sendable {
+    /// `x`: `samples·T × d`.
     public let inputs: Matrix<Scalar>
+    /// `y`: `samples·T × d`.
     public let targets: Matrix<Scalar>
+    /// Number of sequences.
     public let samples: Int
+    /// `T`, the rows per sequence.
     public let sequenceLength: Int
 
     /// Draws the data set from `generator` (inputs first, then the noise).

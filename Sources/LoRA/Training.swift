@@ -5,8 +5,11 @@ import Optimizers
 
 /// How ``SequenceRegressionTrainer`` trains.
 public struct TrainingOptions: Sendable {
+    /// Passes over the data set.
     public var epochs: Int
+    /// Sequences per optimizer step.
     public var batchSize: Int
+    /// AdamW's base learning rate `η`.
     public var learningRate: Double
     /// AdamW's decoupled weight decay `λ`.
     public var weightDecay: Double
@@ -14,7 +17,9 @@ public struct TrainingOptions: Sendable {
     public var loraPlusRatio: Double
     /// Clip gradients to this global norm, if set.
     public var maxGradientNorm: Double?
+    /// Steps of linear learning-rate warm-up.
     public var warmupSteps: Int
+    /// The learning-rate decay after warm-up.
     public var decay: LearningRateSchedule.Decay
 
     public init(
@@ -38,8 +43,11 @@ public struct TrainingOptions: Sendable {
 public struct AdapterNorms: Sendable, Equatable, Codable {
     /// Updates taken before the norms were read.
     public var step: Int
+    /// `‖A‖_F`.
     public var a: Double
+    /// `‖B‖_F`.
     public var b: Double
+    /// `‖B·A‖_F`.
     public var delta: Double
 
     public init<Scalar>(step: Int, layer: LoRALinear<Scalar>) {
@@ -53,10 +61,13 @@ public struct AdapterNorms: Sendable, Equatable, Codable {
 
 /// One finished epoch.
 public struct EpochProgress: Sendable {
+    /// The epoch just finished, from 1.
     public var epoch: Int
+    /// All epochs of the run.
     public var epochs: Int
     /// Mean training loss over the epoch's batches.
     public var loss: Double
+    /// Wall-clock time of the epoch's steps.
     public var seconds: Double
 }
 
@@ -70,6 +81,7 @@ public struct TrainingHistory: Sendable {
     public var finalLoss: Double
     /// Norms of the tracked adapter at the start of every epoch and after the last.
     public var norms: [AdapterNorms]
+    /// Optimizer steps taken.
     public var steps: Int
     /// Wall-clock time of the training steps (forward, backward, optimizer), evaluation excluded.
     public var trainingSeconds: Double
@@ -81,11 +93,13 @@ public struct TrainingHistory: Sendable {
 /// epochs over consecutive batches, every trainable parameter (LoRA adapters after injection,
 /// or all for full fine-tuning), optional LoRA+ groups, clipping and a learning-rate schedule.
 public final class SequenceRegressionTrainer<Scalar: MatrixScalar> {
+    /// The model; its trainable parameters are what trains.
     public let model: TransformerStack<Scalar>
     public let data: SequenceRegressionData<Scalar>
     public let options: TrainingOptions
     /// The adapter whose norms are recorded (seed 003 tracks the first `q_proj`).
     public let trackedLayer: LoRALinear<Scalar>?
+    /// AdamW over the model's trainable parameters (LoRA+ groups), with the options' schedule.
     public let optimizer: Adam<Scalar>
 
     public init(

@@ -39,7 +39,7 @@ struct Demo: ParsableCommand {
         let history = trainer.train()
         let merge = model.checkMergeRoundTrip(probe: data.inputs, sequenceLength: 8)
         print(String(
-            format: "Training: LoRA r=4 on %d linear layers, %d of %d parameters trainable, 100 AdamW steps: loss %.4f → %.4f; merged vs unmerged max |Δ| = %.1e",
+            format: "\nSeed 000, training: LoRA r=4 on %d linear layers, %d of %d parameters trainable, 100 AdamW steps: loss %.4f → %.4f; merged vs unmerged max |Δ| = %.1e",
             model.loraLayers().count, model.trainableParameterCount, model.parameterCount, history.initialLoss,
             history.finalLoss, merge.maxMergedDifference))
     }

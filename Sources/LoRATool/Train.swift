@@ -140,8 +140,9 @@ struct Train: ParsableCommand {
         }
         // The training peak, read before the merge check keeps copies of the adapted weights.
         let peak = peakResidentBytes()
-        log(String(format: "Loss %.4f → %.4f, %.0f tokens/s over %d steps", history.initialLoss, history.finalLoss,
-                   history.tokensPerSecond, history.steps))
+        log(String(format: "Loss %.4f → %.4f, %.0f tokens/s, %.1f ms per step over %d steps", history.initialLoss,
+                   history.finalLoss, history.tokensPerSecond, 1000 * history.trainingSeconds / Double(history.steps),
+                   history.steps))
         for norms in history.norms where norms.step == 0 || norms == history.norms.last || history.norms.count <= 12 {
             log(String(format: "  step %5d: ‖A‖ = %.4f, ‖B‖ = %.4f, ‖BA‖ = %.4f", norms.step, norms.a, norms.b, norms.delta))
         }

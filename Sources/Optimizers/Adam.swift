@@ -25,13 +25,18 @@ public final class Adam<Scalar: MatrixScalar> {
         case decoupled
     }
 
+    /// The parameter groups, trainable parameters only.
     public private(set) var groups: [ParameterGroup<Scalar>]
+    /// `β₁`, the decay of the first moment `m`.
     public let beta1: Double
+    /// `β₂`, the decay of the second moment `v`.
     public let beta2: Double
+    /// `ε`, added to `√v̂`.
     public let epsilon: Double
     /// The weight decay of groups that do not set their own.
     public let weightDecay: Double
     public let weightDecayMode: WeightDecayMode
+    /// Whether `m` and `v` are divided by `1 − β₁ᵗ` and `1 − β₂ᵗ` (on by default, as PyTorch).
     public let biasCorrection: Bool
     /// The learning-rate schedule; `nil` keeps every group's rate constant.
     public var schedule: LearningRateSchedule?
