@@ -3,8 +3,8 @@ import LinearAlgebra
 import TensorFormats
 import Testing
 
-/// `lora svd-table` run as a process on .npy and safetensors sources.
-@Suite struct SVDTableCommandTests {
+/// `lora svd-table` (on .npy and safetensors sources), `lora params` and `lora memory` run as processes.
+@Suite struct TableCommandTests {
     /// The `lora` executable next to the test bundle in the build directory.
     private static let lora = Bundle.main.executableURL!.deletingLastPathComponent().appendingPathComponent("lora")
 
@@ -84,7 +84,7 @@ import Testing
     }
 
     private func workspace() throws -> URL {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("SVDTableCommandTests-\(UUID().uuidString)")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("TableCommandTests-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         return directory
     }
@@ -137,5 +137,53 @@ import Testing
         // Typed errors from files are exactly one line.
         #expect(try lora(["svd-table", "--npy", file("cube.npy").path]).standardError.split(separator: "\n").count == 1)
         #expect(try lora(["svd-table", "--npy", file("short.npy").path]).standardError.split(separator: "\n").count == 1)
+    }
+
+    /// `lora params --format json`: seed 000's formulas exactly, with the field names.
+    @Test func paramsJSON() throws {
+        let run = try lora(["params", "--model", "gpt3-175b", "--d-model", "12288", "--layers", "1", "--targets", "q",
+                            "--name", "one matrix", "--format", "json"])
+        #expect(run.status == 0, "\(run.standardError)")
+        let object = try #require(JSONSerialization.jsonObject(with: Data(run.standardOutput.utf8)) as? [String: [[String: Any]]])
+        let rows = try #require(object["rows"])
+        #expect(Set(rows[0].keys) == ["model", "d_model", "layers", "rank", "full_parameters", "lora_parameters", "ratio"])
+        #expect(rows[0]["lora_parameters"] as? Int == 196_608 * 96)  // --targets q applies to every row
+        #expect(rows[1]["model"] as? String == "one matrix" && rows[1]["lora_parameters"] as? Int == 196_608)
+        let seed = try lora(["params", "--format", "csv"])
+        #expect(seed.standardOutput.contains("GPT-2 Small,768,12,8,28311552,589824,"))
+    }
+
+    /// `lora memory --format json`: seed 003 exercise 3's keys, GB values and the assumptions.
+    @Test func memoryJSON() throws {
+        let run = try lora(["memory", "--billions", "7", "--format", "json"])
+        #expect(run.status == 0, "\(run.standardError)")
+        let object = try #require(JSONSerialization.jsonObject(with: Data(run.standardOutput.utf8)) as? [String: Any])
+        let row = try #require((object["rows"] as? [[String: Any]])?.first)
+        for key in ["full_ft_weights", "full_ft_gradients", "full_ft_optimizer", "full_ft_total", "lora_weights",
+                    "lora_adapters", "lora_gradients", "lora_optimizer", "lora_total", "memory_savings_ratio"] {
+            #expect(row[key] is Double, "\(key)")
+        }
+        #expect(row["full_ft_total"] as? Double == 112)
+        #expect((object["assumptions"] as? [[String: Any]])?.first?["optimizer_states_per_parameter"] as? Int == 2)
+        let markdown = try lora(["memory", "--billions", "7"])
+        #expect(markdown.standardOutput.contains("Assumptions:"))
+    }
+
+    @Test func paramsAndMemoryBadInputs() throws {
+        let cases: [([String], String)] = [
+            (["params", "--rank", "0"], "rank must be positive"),
+            (["params", "--targets", "q,zz"], "unknown target 'zz'"),
+            (["params", "--d-model", "64", "--layers", "2", "--targets", "up"], "--ffn"),
+            (["params", "--model", "gpt5"], "unknown --model 'gpt5'"),
+            (["memory", "--fraction", "2"], "adapted fraction"),
+            (["memory", "--precision", "fp8"], "fp8"),
+            (["memory", "--billions=-1"], "billions of parameters must be positive"),
+        ]
+        for (arguments, expected) in cases {
+            let run = try lora(arguments)
+            #expect(run.status != 0, "\(arguments)")
+            #expect(run.standardError.split(separator: "\n").first?.contains(expected) == true, "\(arguments): \(run.standardError)")
+            #expect(run.standardOutput.isEmpty, "\(arguments)")
+        }
     }
 }
