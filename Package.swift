@@ -23,10 +23,11 @@ let package = Package(
             providers: [.apt(["libopenblas-dev", "liblapacke-dev"])]
         ),
         .target(name: "LinearAlgebra", dependencies: ["CBLASLAPACK"]),
-        .target(name: "LoRA", dependencies: ["LinearAlgebra", "LowRank", "TensorFormats"]),
+        .target(name: "LoRA", dependencies: ["LinearAlgebra", "LowRank", "TensorFormats", "Layers", "Optimizers"]),
         .target(name: "Plotting"),
         .target(name: "TensorFormats", dependencies: ["LinearAlgebra"]),
         .target(name: "LowRank", dependencies: ["LinearAlgebra"]),
+        .target(name: "LoRABench", dependencies: ["LinearAlgebra", "LoRA", "Plotting"]),
         .target(name: "Layers", dependencies: ["LinearAlgebra"]),
         .target(name: "Optimizers", dependencies: ["LinearAlgebra", "Layers"]),
         .target(
@@ -37,11 +38,13 @@ let package = Package(
             name: "LoRATool",
             dependencies: [
                 "LoRAKit",
+                "LoRABench",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "LinearAlgebraTests", dependencies: ["LinearAlgebra"]),
-        .testTarget(name: "LoRATests", dependencies: ["LoRA"]),
+        .testTarget(name: "LoRATests", dependencies: ["LoRA", "Layers", "Optimizers"]),
+        .testTarget(name: "LoRABenchTests", dependencies: ["LoRABench"]),
         .testTarget(name: "PlottingTests", dependencies: ["Plotting"]),
         .testTarget(name: "TensorFormatsTests", dependencies: ["TensorFormats"], resources: [.copy("Fixtures")]),
         .testTarget(name: "PEFTAdapterTests", dependencies: ["LoRA", "TensorFormats"], resources: [.copy("Fixtures")]),
@@ -63,6 +66,16 @@ let package = Package(
             name: "LowRankBenchmarks",
             dependencies: ["LowRank", .product(name: "Benchmark", package: "benchmark")],
             path: "Benchmarks/LowRankBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+        .executableTarget(
+            name: "LoRABenchmarks",
+            dependencies: [
+                "LinearAlgebra",
+                "LoRA",
+                .product(name: "Benchmark", package: "benchmark"),
+            ],
+            path: "Benchmarks/LoRABenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
     ],

@@ -58,8 +58,17 @@ public final class MultiHeadSelfAttention<Scalar: MatrixScalar>: LinearLayerCont
     public func backward(_ outputGradient: Matrix<Scalar>) -> Matrix<Scalar> {
         let gradients = attention.backward(outputProjection.backward(outputGradient))
         var inputGradient = queryProjection.backward(gradients.queries)
-        inputGradient += keyProjection.backward(gradients.keys)
-        inputGradient += valueProjection.backward(gradients.values)
+        inputGradient.axpy(1, keyProjection.backward(gradients.keys))
+        inputGradient.axpy(1, valueProjection.backward(gradients.values))
         return inputGradient
+    }
+
+    /// The parameter gradients of ``backward(_:)`` without `∂L/∂X` (the three input-projection
+    /// GEMMs of `∂L/∂X` are skipped).
+    public func accumulateParameterGradients(_ outputGradient: Matrix<Scalar>) {
+        let gradients = attention.backward(outputProjection.backward(outputGradient))
+        queryProjection.accumulateParameterGradients(gradients.queries)
+        keyProjection.accumulateParameterGradients(gradients.keys)
+        valueProjection.accumulateParameterGradients(gradients.values)
     }
 }

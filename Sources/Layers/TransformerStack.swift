@@ -29,4 +29,10 @@ public final class TransformerStack<Scalar: MatrixScalar>: Module {
     public func backward(_ outputGradient: Matrix<Scalar>) -> Matrix<Scalar> {
         blocks.reversed().reduce(outputGradient) { $1.backward($0) }
     }
+
+    /// The parameter gradients of ``backward(_:)`` without `∂L/∂X` (what training needs).
+    public func accumulateParameterGradients(_ outputGradient: Matrix<Scalar>) {
+        let firstBlockGradient = blocks.dropFirst().reversed().reduce(outputGradient) { $1.backward($0) }
+        blocks[0].accumulateParameterGradients(firstBlockGradient)
+    }
 }

@@ -6,6 +6,12 @@ import LinearAlgebra
 /// `Y = X·Wᵀ + s·(X·Aᵀ)·Bᵀ`, with the frozen base `W: d×k`, `A: r×k`, `B: d×r` and the
 /// scaling `s` (α/r, or α/√r for rsLoRA). Merging folds the update into the base,
 /// `W ← W + s·B·A`, after which the forward is one GEMM; unmerging subtracts it again.
+///
+/// The forward computes the base product with all BLAS threads and the two thin products of
+/// the adapter path on ``adapterThreadCount`` threads: OpenBLAS splits a GEMM whose inner or
+/// outer dimension is the rank so poorly that one thread is faster than two. The BLAS thread
+/// count is process-wide, so do not run forwards concurrently with other BLAS work that
+/// depends on the thread count.
 public struct LoRAWeights<Scalar: MatrixScalar>: Sendable {
     /// The base weight `W: d×k` (`out×in`). Holds `W + s·B·A` while merged.
     public private(set) var base: Matrix<Scalar>
@@ -31,6 +37,9 @@ public struct LoRAWeights<Scalar: MatrixScalar>: Sendable {
     /// The rank `r`.
     public var rank: Int { a.rows }
 
+    /// BLAS threads for the adapter path's thin products `X·Aᵀ` and `T·Bᵀ`.
+    public static var adapterThreadCount: Int { 1 }
+
     /// Weights from `W: d×k`, `A: r×k`, `B: d×r` and the scaling `s`; not merged.
     public init(base: Matrix<Scalar>, a: Matrix<Scalar>, b: Matrix<Scalar>, scale: Scalar) {
         precondition(
@@ -43,18 +52,14 @@ public struct LoRAWeights<Scalar: MatrixScalar>: Sendable {
     }
 
     /// `Y = X·Wᵀ + s·(X·Aᵀ)·Bᵀ` (or `X·Wᵀ` while merged) into `y: n×d`, using `workspace: n×r`
-    /// for `X·Aᵀ`. Allocates nothing when `y` and `workspace` are uniquely referenced.
+    /// for `T = X·Aᵀ` (ignored while merged). Allocates nothing when `y` and `workspace` are
+    /// uniquely referenced.
     public func forward(_ x: Matrix<Scalar>, into y: inout Matrix<Scalar>, workspace: inout Matrix<Scalar>) {
         precondition(
             x.columns == inFeatures && y.rows == x.rows && y.columns == outFeatures,
             "LoRAWeights.forward: X \(x.shapeDescription) with W \(base.shapeDescription) does not fit Y \(y.shapeDescription)")
-        Matrix.gemm(x, base, transposeB: .transposed, into: &y)
-        guard !isMerged else { return }
-        precondition(
-            workspace.rows == x.rows && workspace.columns == rank,
-            "LoRAWeights.forward: workspace \(workspace.shapeDescription), need \(x.rows)×\(rank)")
-        Matrix.gemm(x, a, transposeB: .transposed, into: &workspace)
-        Matrix.gemm(workspace, b, transposeB: .transposed, alpha: scale, beta: 1, into: &y)
+        multiplyBase(x, into: &y)
+        if !isMerged { addAdapter(x, to: &y, workspace: &workspace) }
     }
 
     /// `Y = X·Wᵀ + s·(X·Aᵀ)·Bᵀ` for `X: n×k`, returning `Y: n×d`.
@@ -63,6 +68,28 @@ public struct LoRAWeights<Scalar: MatrixScalar>: Sendable {
         var workspace = Matrix<Scalar>.zeros(x.rows, rank)
         forward(x, into: &y, workspace: &workspace)
         return y
+    }
+
+    /// The adapter path alone: `Y ← Y + s·(X·Aᵀ)·Bᵀ` for `X: n×k`, `Y: n×d`, with
+    /// `workspace: n×r` receiving `T = X·Aᵀ`. Uses ``adapterThreadCount`` BLAS threads and
+    /// allocates nothing when `y` and `workspace` are uniquely referenced. Valid merged or not
+    /// (it reads only `A`, `B` and `s`).
+    public func addAdapter(_ x: Matrix<Scalar>, to y: inout Matrix<Scalar>, workspace: inout Matrix<Scalar>) {
+        precondition(
+            x.columns == inFeatures && y.rows == x.rows && y.columns == outFeatures,
+            "LoRAWeights.addAdapter: X \(x.shapeDescription) with A \(a.shapeDescription) does not fit Y \(y.shapeDescription)")
+        precondition(
+            workspace.rows == x.rows && workspace.columns == rank,
+            "LoRAWeights.addAdapter: workspace \(workspace.shapeDescription), need \(x.rows)×\(rank)")
+        BLAS.withThreadCount(Self.adapterThreadCount) {
+            Matrix.gemm(x, a, transposeB: .transposed, into: &workspace)
+            Matrix.gemm(workspace, b, transposeB: .transposed, alpha: scale, beta: 1, into: &y)
+        }
+    }
+
+    /// `Y = X·Wᵀ` with all BLAS threads.
+    private func multiplyBase(_ x: Matrix<Scalar>, into y: inout Matrix<Scalar>) {
+        Matrix.gemm(x, base, transposeB: .transposed, into: &y)
     }
 
     /// `W ← W + s·B·A`, in place with one GEMM. Merging twice is a programmer error.
@@ -77,6 +104,20 @@ public struct LoRAWeights<Scalar: MatrixScalar>: Sendable {
         precondition(isMerged, "LoRAWeights.unmerge: not merged")
         Matrix.gemm(b, a, alpha: -scale, beta: 1, into: &base)
         isMerged = false
+    }
+
+    /// Replaces the adapter by `A': r'×k`, `B': d×r'` and `s'`, keeping the merge state: a merged
+    /// adapter is unmerged, replaced and merged again (two rank-`r` GEMMs into `W`).
+    public mutating func swapAdapter(a newA: Matrix<Scalar>, b newB: Matrix<Scalar>, scale newScale: Scalar) {
+        precondition(
+            newA.columns == inFeatures && newB.rows == outFeatures && newB.columns == newA.rows,
+            "LoRAWeights.swapAdapter: A \(newA.shapeDescription), B \(newB.shapeDescription) do not fit W \(base.shapeDescription)")
+        let wasMerged = isMerged
+        if wasMerged { unmerge() }
+        a = newA
+        b = newB
+        scale = newScale
+        if wasMerged { merge() }
     }
 
     /// Trainable parameters `r·(d + k)`.

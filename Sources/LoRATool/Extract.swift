@@ -49,11 +49,13 @@ struct Extract: ParsableCommand {
         let (adapter, reports) = try AdapterExtraction.extract(
             base: baseFile, tuned: tunedFile, selection: selection, targets: targetModules, dtype: TensorDType(rawValue: dtype)!)
         try adapter.write(to: URL(fileURLWithPath: out), dtype: TensorDType(rawValue: dtype)!)
-        print("| module | shape | rank | retained energy | rel. error | parameters |")
-        print("| --- | --- | ---: | ---: | ---: | ---: |")
-        for report in reports {
-            print("| \(report.module) | \(report.shape) | \(report.rank) | \(String(format: "%.6f", report.retainedEnergy)) | \(String(format: "%.3e", report.relativeError)) | \(report.parameters) |")
-        }
+        let table = TextTable(
+            header: ["module", "shape", "rank", "retained energy", "rel. error", "parameters"],
+            rows: reports.map { report in
+                [report.module, "\(report.shape)", "\(report.rank)", String(format: "%.6f", report.retainedEnergy),
+                 String(format: "%.3e", report.relativeError), grouped(report.parameters)]
+            })
+        print(table.markdown(rightAligned: [2, 3, 4, 5]))
         let full = reports.reduce(0) { $0 + $1.shape[0] * $1.shape[1] }
         print("total adapter parameters: \(adapter.parameterCount) (\(String(format: "%.2f%%", 100 * Double(adapter.parameterCount) / Double(full))) of the \(full) weights adapted)")
         print("wrote \(out)/\(PEFTAdapter<Double>.configurationFileName) and \(PEFTAdapter<Double>.weightsFileName)")

@@ -29,11 +29,10 @@ struct Inspect: ParsableCommand {
     private func printTensors(_ file: SafetensorsFile) {
         let metadata = file.metadata.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", ")
         print("\(file.path): \(file.tensors.count) tensors, \(file.tensors.reduce(0) { $0 + $1.elementCount }) elements, \(file.tensors.reduce(0) { $0 + $1.byteCount }) bytes; metadata: \(metadata.isEmpty ? "none" : metadata)")
-        print("| tensor | dtype | shape | bytes |")
-        print("| --- | --- | --- | ---: |")
-        for tensor in file.tensors {
-            print("| \(tensor.name) | \(tensor.dtype.rawValue) | \(tensor.shapeDescription) | \(tensor.byteCount) |")
-        }
+        let table = TextTable(
+            header: ["tensor", "dtype", "shape", "bytes"],
+            rows: file.tensors.map { [$0.name, $0.dtype.rawValue, $0.shapeDescription, grouped($0.byteCount)] })
+        print(table.markdown(rightAligned: [3]))
     }
 
     private func inspectAdapter(_ directory: URL) throws {
@@ -49,12 +48,15 @@ struct Inspect: ParsableCommand {
         if let base = configuration.baseModelNameOrPath { print("base model: \(base)") }
         printTensors(try SafetensorsFile(contentsOf: directory.appendingPathComponent(PEFTAdapter<Double>.weightsFileName)))
         print("")
-        print("| module | rank | alpha | scaling | A | B | parameters |")
-        print("| --- | ---: | ---: | ---: | --- | --- | ---: |")
-        for path in adapter.modulePaths {
-            let factors = adapter.modules[path]!
-            print("| \(path) | \(factors.rank) | \(String(format: "%g", configuration.alpha(forModule: path))) | \(String(format: "%.4g", adapter.scaling(forModule: path))) | \(factors.a.shapeDescription) | \(factors.b.shapeDescription) | \(factors.a.count + factors.b.count) |")
-        }
+        let table = TextTable(
+            header: ["module", "rank", "alpha", "scaling", "A", "B", "parameters"],
+            rows: adapter.modulePaths.map { path in
+                let factors = adapter.modules[path]!
+                return [path, "\(factors.rank)", String(format: "%g", configuration.alpha(forModule: path)),
+                        String(format: "%.4g", adapter.scaling(forModule: path)), factors.a.shapeDescription,
+                        factors.b.shapeDescription, grouped(factors.a.count + factors.b.count)]
+            })
+        print(table.markdown(rightAligned: [1, 2, 3, 6]))
         print("total adapter parameters: \(adapter.parameterCount)")
     }
 }

@@ -34,11 +34,14 @@ struct Merge: ParsableCommand {
         for warning in warnings { printWarning(warning) }
         let (merged, reports) = try AdapterMerge.merge(base: baseFile, adapter: peft, scale: scale)
         try merged.write(to: URL(fileURLWithPath: out))
-        print("| weight | dtype | shape | ‖ΔW‖/‖W‖ | rel. rounding error | swallowed | worst error (ulp) |")
-        print("| --- | --- | --- | ---: | ---: | ---: | ---: |")
-        for report in reports {
-            print("| \(report.key) | \(report.dtype.rawValue) | \(report.shape) | \(String(format: "%.3e", report.relativeChange)) | \(String(format: "%.3e", report.relativeRoundingError)) | \(String(format: "%.2f%%", 100 * report.swallowedFraction)) | \(String(format: "%.3f", report.worstErrorULPs)) |")
-        }
+        let table = TextTable(
+            header: ["weight", "dtype", "shape", "‖ΔW‖/‖W‖", "rel. rounding error", "swallowed", "worst error (ulp)"],
+            rows: reports.map { report in
+                [report.key, report.dtype.rawValue, "\(report.shape)", String(format: "%.3e", report.relativeChange),
+                 String(format: "%.3e", report.relativeRoundingError), percent(report.swallowedFraction),
+                 String(format: "%.3f", report.worstErrorULPs)]
+            })
+        print(table.markdown(rightAligned: [3, 4, 5, 6]))
         print("wrote \(out): \(reports.count) weights merged, \(baseFile.tensors.count - reports.count) tensors copied unchanged")
     }
 }

@@ -1,0 +1,69 @@
+/// What `lora bench` measured for one ``LoRABenchmarkCase``. Times are medians in milliseconds;
+/// the ratios are medians of per-round ratios, so machine-wide slow phases cancel.
+public struct LoRABenchmarkResult: Codable, Sendable, Equatable {
+    /// Output features `d`.
+    public var outFeatures: Int
+    /// Input features `k`.
+    public var inFeatures: Int
+    /// Tokens `n`.
+    public var tokens: Int
+    /// Adapter rank `r`.
+    public var rank: Int
+    /// Merged forward `Y = X·W'ᵀ`, `W' = W + s·B·A`.
+    public var mergedMilliseconds: Double
+    /// Unmerged forward `Y = X·Wᵀ + s·(X·Aᵀ)·Bᵀ`.
+    public var unmergedMilliseconds: Double
+    /// Median over interleaved rounds of unmerged time / merged time.
+    public var ratio: Double
+    /// `1 + r·(d + k)/(d·k)`.
+    public var idealRatio: Double
+    /// A raw `cblas_sgemm` (`?gemm`) of `X·Wᵀ` timed in the same rounds.
+    public var rawMilliseconds: Double
+    /// Median over rounds of raw time / merged time: 1 means no overhead over BLAS.
+    public var mergedFractionOfRaw: Double
+    /// Merged forward throughput, `2·n·d·k` FLOPs per second, in GFLOP/s.
+    public var mergedGFLOPS: Double
+    /// The adapter path alone, `Y += s·(X·Aᵀ)·Bᵀ`.
+    public var adapterMilliseconds: Double
+    /// `W ← W + s·B·A` in place.
+    public var mergeMilliseconds: Double
+    /// `W ← W − s·B·A` in place.
+    public var unmergeMilliseconds: Double
+    /// One raw rank-`r` GEMM `W += s·B·A` (`?gemm`, `β = 1`): the floor for merge and unmerge.
+    public var rankUpdateMilliseconds: Double
+
+    /// The adapter path's time as a multiple of its FLOP share of the merged forward:
+    /// `(adapter / merged) / (r·(d + k)/(d·k))`; 1 would be as efficient as the base GEMM.
+    public var adapterCostOverFLOPShare: Double {
+        (adapterMilliseconds / mergedMilliseconds) / (idealRatio - 1)
+    }
+
+    /// Merge time as a multiple of one raw rank-`r` GEMM into `W`.
+    public var mergeOverRankUpdate: Double { mergeMilliseconds / rankUpdateMilliseconds }
+
+    enum CodingKeys: String, CodingKey {
+        case outFeatures = "d_out", inFeatures = "d_in", tokens, rank
+        case mergedMilliseconds = "merged_ms", unmergedMilliseconds = "unmerged_ms"
+        case ratio, idealRatio = "ideal_ratio"
+        case rawMilliseconds = "raw_ms", mergedFractionOfRaw = "merged_fraction_of_raw"
+        case mergedGFLOPS = "merged_gflops"
+        case adapterMilliseconds = "adapter_ms", mergeMilliseconds = "merge_ms"
+        case unmergeMilliseconds = "unmerge_ms", rankUpdateMilliseconds = "rank_update_ms"
+    }
+}
+
+/// A whole `lora bench` run: the machine's BLAS set-up and one result per case.
+public struct LoRABenchmarkReport: Codable, Sendable, Equatable {
+    /// BLAS threads used for every measurement.
+    public var threads: Int
+    /// OpenBLAS's build description.
+    public var blasConfiguration: String
+    /// Raw `cblas_sgemm` throughput on the largest case (most FLOPs), in GFLOP/s.
+    public var rawSGEMMGFLOPS: Double
+    /// The results, in the order the cases were given.
+    public var cases: [LoRABenchmarkResult]
+
+    enum CodingKeys: String, CodingKey {
+        case threads, blasConfiguration = "blas", rawSGEMMGFLOPS = "raw_sgemm_gflops", cases
+    }
+}

@@ -1,0 +1,73 @@
+import Foundation
+import LinearAlgebra
+import LoRABench
+import Testing
+
+@Suite("LoRA benchmark runner, report and plot")
+struct LoRABenchmarkTests {
+    static let tiny = LoRABenchmark.Settings(warmUpRounds: 1, rounds: 3, minimumSampleMilliseconds: 0, mergeRounds: 2)
+
+    @Test func idealRatioAndGrid() {
+        let testCase = LoRABenchmarkCase(outFeatures: 4096, inFeatures: 4096, tokens: 512, rank: 16)
+        #expect(abs(testCase.idealRatio - (1 + 16.0 * 8192 / (4096.0 * 4096))) < 1e-15)
+        #expect(testCase.mergedFLOPs == 2 * 512 * 4096 * 4096)
+        let grid = LoRABenchmarkCase.standardGrid
+        #expect(grid.count == 2 * 3 * 4)
+        #expect(Set(grid).count == grid.count)
+        #expect(grid.first == LoRABenchmarkCase(outFeatures: 768, inFeatures: 768, tokens: 1, rank: 4))
+    }
+
+    @Test func runMeasuresEveryCaseAndRestoresThreads() {
+        let cases = LoRABenchmarkCase.grid(sizes: [24], tokens: [1, 5], ranks: [2, 4])
+        let threadsBefore = BLAS.threadCount
+        var seen: [Int] = []
+        let report = LoRABenchmark(settings: Self.tiny).run(cases, threads: 1) { seen.append($0.rank) }
+        #expect(BLAS.threadCount == threadsBefore)
+        #expect(report.threads == 1)
+        #expect(seen == [2, 4, 2, 4])
+        #expect(report.cases.map(\.tokens) == [1, 1, 5, 5])
+        #expect(report.rawSGEMMGFLOPS > 0)
+        for result in report.cases {
+            let times = [
+                result.mergedMilliseconds, result.unmergedMilliseconds, result.rawMilliseconds,
+                result.adapterMilliseconds, result.mergeMilliseconds, result.unmergeMilliseconds,
+                result.rankUpdateMilliseconds,
+            ]
+            #expect(times.allSatisfy { $0 > 0 && $0.isFinite })
+            #expect(result.ratio > 0 && result.mergedFractionOfRaw > 0 && result.mergedGFLOPS > 0)
+            #expect(result.idealRatio == 1 + Double(result.rank) * 48 / 576)
+        }
+    }
+
+    @Test func jsonHasTheIssueFields() throws {
+        let report = LoRABenchmark(settings: Self.tiny).run(
+            LoRABenchmarkCase.grid(sizes: [16], tokens: [3], ranks: [2]), threads: 1)
+        let object = try #require(
+            try JSONSerialization.jsonObject(with: Data(report.json().utf8)) as? [String: Any])
+        #expect(object["raw_sgemm_gflops"] is Double)
+        #expect(object["threads"] as? Int == 1)
+        let cases = try #require(object["cases"] as? [[String: Any]])
+        let fields = [
+            "d_out", "d_in", "tokens", "rank", "merged_ms", "unmerged_ms", "ratio", "ideal_ratio",
+            "merged_fraction_of_raw", "adapter_ms", "merge_ms", "unmerge_ms",
+        ]
+        #expect(cases.count == 1)
+        for field in fields { #expect(cases[0][field] != nil, "missing \(field)") }
+        #expect(cases[0]["d_out"] as? Int == 16 && cases[0]["rank"] as? Int == 2)
+        let decoded = try JSONDecoder().decode(LoRABenchmarkReport.self, from: Data(report.json().utf8))
+        #expect(decoded == report)
+    }
+
+    @Test func tableAndPlotShowEveryCase() {
+        let report = LoRABenchmark(settings: Self.tiny).run(
+            LoRABenchmarkCase.grid(sizes: [12, 20], tokens: [2], ranks: [1, 3]), threads: 1)
+        let table = report.table()
+        #expect(table.contains("1 BLAS thread "))
+        #expect(table.split(separator: "\n").count == 2 + 1 + 4)
+        #expect(table.contains("20×20"))
+        let svg = report.ratioFigure().svg()
+        #expect(svg.hasPrefix("<svg") || svg.hasPrefix("<?xml"))
+        #expect(svg.contains("d×k = 12×12") && svg.contains("d×k = 20×20"))
+        #expect(svg.contains("n = 2"))
+    }
+}
