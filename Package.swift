@@ -49,7 +49,8 @@ let package = Package(
         .testTarget(name: "TensorFormatsTests", dependencies: ["TensorFormats"], resources: [.copy("Fixtures")]),
         .testTarget(name: "PEFTAdapterTests", dependencies: ["LoRA", "TensorFormats"], resources: [.copy("Fixtures")]),
         .testTarget(name: "FileCommandsTests", dependencies: ["LoRA", "TensorFormats", "LoRATool"]),
-        .testTarget(name: "LowRankTests", dependencies: ["LowRank"], resources: [.copy("Fixtures")]),
+        .testTarget(
+            name: "LowRankTests", dependencies: ["LowRank", "TensorFormats", "LoRATool"], resources: [.copy("Fixtures")]),
         .testTarget(name: "LayersTests", dependencies: ["Layers"]),
         .testTarget(name: "OptimizersTests", dependencies: ["Optimizers"]),
         .executableTarget(

@@ -17,6 +17,15 @@ struct SVDTable: ParsableCommand {
     @Option(help: "A Gaussian source matrix ROWSxCOLUMNS (the default source: seed 003's 512x512).")
     var gaussian: MatrixShape?
 
+    @Option(help: "A 2-D float32/float64 .npy source matrix (numpy.save, C or Fortran order).")
+    var npy: String?
+
+    @Option(help: "A safetensors source file; name the 2-D tensor with --tensor.")
+    var safetensors: String?
+
+    @Option(help: "The tensor of the --safetensors file.")
+    var tensor: String?
+
     @Option(help: "Standard deviation of the Gaussian entries.")
     var scale: Double = 0.01
 
@@ -54,6 +63,12 @@ struct SVDTable: ParsableCommand {
     enum DType: String, ExpressibleByArgument, CaseIterable { case double, float }
 
     func validate() throws {
+        if [gaussian != nil, npy != nil, safetensors != nil].filter({ $0 }).count > 1 {
+            throw ValidationError("give one source: --gaussian, --npy or --safetensors")
+        }
+        if (safetensors == nil) != (tensor == nil) {
+            throw ValidationError("--safetensors and --tensor go together")
+        }
         if ranks.values.isEmpty { throw ValidationError("--ranks is empty") }
         if let bad = ranks.values.first(where: { $0 <= 0 }) {
             throw ValidationError("--ranks: rank \(bad) must be at least 1")
@@ -77,12 +92,15 @@ struct SVDTable: ParsableCommand {
 
     /// The table of the chosen source, formatted.
     func output() throws -> String {
-        let shape = gaussian ?? MatrixShape(rows: 512, columns: 512)
-        var generator = SeededGenerator(seed: seed)
-        let matrix = Matrix<Double>.randomNormal(
-            rows: shape.rows, columns: shape.columns, standardDeviation: scale, using: &generator)
-        let source = "Gaussian \(matrix.shapeDescription), scale \(scale), seed \(seed)"
-        return try report(matrix, source: source, addTheory: shape.rows == shape.columns)
+        let source: MatrixSource = if let npy {
+            .npy(path: npy)
+        } else if let safetensors, let tensor {
+            .safetensors(path: safetensors, tensor: tensor)
+        } else {
+            .gaussian(gaussian ?? MatrixShape(rows: 512, columns: 512), scale: scale, seed: seed)
+        }
+        let matrix = try source.load()
+        return try report(matrix, source: source.describe(matrix), addTheory: source.isSquareGaussian)
     }
 
     /// The table of `matrix` computed in the chosen precision, in the chosen format.
