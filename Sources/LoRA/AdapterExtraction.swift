@@ -77,6 +77,9 @@ public enum AdapterExtraction {
     private static func factorize(
         _ delta: Matrix<Double>, module: String, selection: RankSelection, dtype: TensorDType
     ) throws(PEFTAdapterError) -> (PEFTAdapter<Double>.Factors, ExtractedModuleReport) {
+        if case let .rank(r) = selection, r > min(delta.rows, delta.columns) {
+            throw .rankTooLarge(module: module, rank: r, shape: delta.shapeDescription)
+        }
         let svd: SingularValueDecomposition<Double>
         do {
             svd = try truncatedSVD(delta, selection: selection)
@@ -102,9 +105,8 @@ public enum AdapterExtraction {
         let size = min(delta.rows, delta.columns)
         switch selection {
         case let .rank(r):
-            let rank = min(r, size)
-            let method: TruncatedSVDMethod = 4 * (rank + 10) <= size ? .randomized(RandomizedSVDOptions()) : .exact
-            return try delta.truncatedSVD(rank: rank, method: method)
+            let method: TruncatedSVDMethod = 4 * (r + 10) <= size ? .randomized(RandomizedSVDOptions()) : .exact
+            return try delta.truncatedSVD(rank: r, method: method)
         case let .energy(target):
             let svd = try delta.truncatedSVD(rank: size, method: .exact)
             let spectrum = SingularSpectrum(completeSingularValues: svd.singularValues)

@@ -66,6 +66,8 @@ public enum AdapterMerge {
             }
             let weight: Matrix<Double>
             do { weight = try base.matrix(key, as: Double.self) } catch { throw .tensorFile(error) }
+            guard weight.isFinite else { throw .nonFinite(file: base.path, key: key) }
+            guard delta.isFinite else { throw .nonFinite(file: "adapter", key: "\(PEFTKeys.loraB(path)) · \(PEFTKeys.loraA(path))") }
             let (stored, report) = merged(weight, delta, dtype: info.dtype, key: key)
             reports.append(report)
             writer.add(key, stored, as: info.dtype)

@@ -26,6 +26,10 @@ public enum PEFTAdapterError: Error, Equatable, Sendable, CustomStringConvertibl
     case decompositionFailed(module: String, reason: String)
     /// An output file or directory could not be written.
     case writeFailed(path: String, reason: String)
+    /// A tensor (or the update built from it) holds NaN or ±∞.
+    case nonFinite(file: String, key: String)
+    /// The requested rank exceeds what the module's `d×k` weight can have, `min(d, k)`.
+    case rankTooLarge(module: String, rank: Int, shape: String)
 
     public var description: String {
         switch self {
@@ -44,6 +48,9 @@ public enum PEFTAdapterError: Error, Equatable, Sendable, CustomStringConvertibl
         case let .nothingToExtract(base, tuned): "\(tuned): no 2-D weight differs from \(base)"
         case let .decompositionFailed(module, reason): "module \"\(module)\": the SVD of ΔW failed: \(reason)"
         case let .writeFailed(path, reason): "\(path): \(reason)"
+        case let .nonFinite(file, key): "\(file): tensor \"\(key)\" holds NaN or infinity"
+        case let .rankTooLarge(module, rank, shape):
+            "module \"\(module)\": rank \(rank) exceeds min(d, k) of its \(shape) weight"
         }
     }
 }

@@ -69,6 +69,8 @@ public enum ParameterTableError: Error, Equatable, Sendable, CustomStringConvert
     case missingFFN(target: String)
     case notPositive(name: String, value: Double)
     case fractionOutOfRange(Double)
+    /// A count does not fit in 64 bits: the sizes are too large to tabulate.
+    case tooLarge(model: String)
 
     public var description: String {
         switch self {
@@ -82,6 +84,8 @@ public enum ParameterTableError: Error, Equatable, Sendable, CustomStringConvert
             "\(name) must be positive, got \(String(format: "%g", value))"
         case let .fractionOutOfRange(value):
             "the adapted fraction must be in (0, 1], got \(value)"
+        case let .tooLarge(model):
+            "\(model): the parameter counts overflow 64-bit integers; give smaller sizes"
         }
     }
 }
@@ -121,18 +125,31 @@ public struct LoRAParameterRow: Codable, Sendable, Equatable {
             guard let (d, k) = target.shape(dModel: model.dModel, ffn: model.ffn) else {
                 throw .missingFFN(target: target.rawValue)
             }
-            full += d * k
-            lora += LoRAParameterRow.loraParameters(rows: d, columns: k, rank: r)
+            full = try Self.checked(full, plus: Self.checked(d, times: k, model: model.name), model: model.name)
+            let adapter = try Self.checked(r, times: Self.checked(d, plus: k, model: model.name), model: model.name)
+            lora = try Self.checked(lora, plus: adapter, model: model.name)
         }
         self.model = model.name
         dModel = model.dModel
         layers = model.layers
         rank = r
-        fullParameters = full * model.layers
-        loraParameters = lora * model.layers
+        fullParameters = try Self.checked(full, times: model.layers, model: model.name)
+        loraParameters = try Self.checked(lora, times: model.layers, model: model.name)
         ratio = Double(loraParameters) / Double(fullParameters)
     }
 
     /// `r·(d + k)`: the parameters of `B: d×r` and `A: r×k` adapting one `d×k` matrix.
     public static func loraParameters(rows d: Int, columns k: Int, rank r: Int) -> Int { r * (d + k) }
+
+    private static func checked(_ a: Int, times b: Int, model: String) throws(ParameterTableError) -> Int {
+        let (product, overflow) = a.multipliedReportingOverflow(by: b)
+        if overflow { throw .tooLarge(model: model) }
+        return product
+    }
+
+    private static func checked(_ a: Int, plus b: Int, model: String) throws(ParameterTableError) -> Int {
+        let (sum, overflow) = a.addingReportingOverflow(b)
+        if overflow { throw .tooLarge(model: model) }
+        return sum
+    }
 }

@@ -98,6 +98,8 @@ struct AdapterExtractionTests {
                 == .shapeMismatch(file: "tuned", key: "l.0.q.weight", shape: "[12, 10]", otherKey: "other: l.0.q.weight", otherShape: "[3, 3]"))
         #expect(thrownAdapterError { try AdapterExtraction.extract(base: other, tuned: tuned, selection: .rank(1), targets: .names(["v"])) }
                 == .missingTensor(file: "other", key: "l.0.v.weight"))
+        #expect(thrownAdapterError { try AdapterExtraction.extract(base: base, tuned: tuned, selection: .rank(11), targets: .names(["q"])) }
+                == .rankTooLarge(module: "l.0.q", rank: 11, shape: "12×10"))
     }
 }
 

@@ -51,6 +51,18 @@ struct AdapterMergeTests {
         }
     }
 
+    @Test("a base weight with NaN or infinity is refused, naming the file and tensor")
+    func refusesNonFiniteBase() throws {
+        var w = Matrix<Double>.identity(3)
+        w[1, 2] = .nan
+        let adapter = PEFTAdapter(configuration: LoRAConfiguration(rank: 1, alpha: 1, targetModules: .names(["p"])),
+                                  modules: ["p": .init(a: Matrix([[1, 2, 3]]), b: Matrix([[1], [1], [1]]))])
+        let base = try safetensorsFile(["p.weight": w], dtype: .float32, path: "base")
+        #expect(throws: PEFTAdapterError.nonFinite(file: "base", key: "p.weight")) {
+            _ = try AdapterMerge.merge(base: base, adapter: adapter)
+        }
+    }
+
     @Test("tiny updates are reported as swallowed by rounding")
     func swallowedUpdates() throws {
         let w = Matrix<Double>(rows: 2, columns: 2) { _, _ in 1 }
