@@ -13,7 +13,7 @@ struct Inspect: ParsableCommand {
     func run() throws {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw ValidationError("\(path): no such file or directory")
+            throw TensorFileError.fileError(file: path, reason: "no such file or directory")
         }
         let url = URL(fileURLWithPath: path)
         if isDirectory.boolValue {

@@ -111,10 +111,7 @@ struct SVDTable: ParsableCommand {
         }
         if addTheory { table.addQuarterCircleTheory() }
         if let plot {
-            let url = URL(fileURLWithPath: plot)
-            do { try writeSVG(Self.figure(table, source: source).svg(), to: url) } catch {
-                throw PlotWriteError(path: url.path, reason: error.localizedDescription)
-            }
+            try writeSVG(Self.figure(table, source: source).svg(), to: URL(fileURLWithPath: plot))
         }
         let energyRank = try energy.flatMap { try table.spectrum.smallestRank(reachingEnergy: $0) }
         let errorRank = try maxError.flatMap { try table.spectrum.smallestRank(withRelativeErrorAtMost: $0) }
@@ -193,13 +190,6 @@ extension SVDTable {
             categories: table.rows.map { "\($0.rank)" }, series: bars)
         return Figure(panels: [spectrum, errors])
     }
-}
-
-/// The `--plot` file could not be written.
-struct PlotWriteError: Error, CustomStringConvertible {
-    var path: String
-    var reason: String
-    var description: String { "--plot: cannot write \(path): \(reason)" }
 }
 
 /// The JSON of `lora svd-table`: the table's keys plus the rank-selection results when asked for.

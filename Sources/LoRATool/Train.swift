@@ -49,7 +49,7 @@ struct Train: ParsableCommand {
         if dim % heads != 0 { throw ValidationError("--heads \(heads) does not divide --dim \(dim)") }
         if let epochs, epochs < 1 { throw ValidationError("--epochs must be at least 1, got \(epochs)") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
-        if !(lr > 0) { throw ValidationError("--lr must be positive, got \(lr)") }
+        if !(lr > 0 && lr.isFinite) { throw ValidationError("--lr must be positive and finite, got \(lr)") }
         if !(weightDecay >= 0) { throw ValidationError("--weight-decay must be ≥ 0, got \(weightDecay)") }
         if !(loraPlusRatio > 0) { throw ValidationError("--lora-plus-ratio must be positive, got \(loraPlusRatio)") }
         if let clipNorm, !(clipNorm > 0) { throw ValidationError("--clip-norm must be positive, got \(clipNorm)") }
@@ -97,6 +97,7 @@ struct Train: ParsableCommand {
     }
 
     func run() throws {
+        if let plot { try createDirectory(URL(fileURLWithPath: plot)) }  // fail before training, not after
         if let threads { BLAS.threadCount = threads }
         var generator = SeededGenerator(seed: seed)
         let data = SequenceRegressionData<Float>(
@@ -138,6 +139,7 @@ struct Train: ParsableCommand {
                 log(String(format: "Epoch %d/%d, loss %.4f (%.2f s)", progress.epoch, progress.epochs, progress.loss, progress.seconds))
             }
         }
+        try requireFiniteLoss(history)
         // The training peak, read before the merge check keeps copies of the adapted weights.
         let peak = peakResidentBytes()
         log(String(format: "Loss %.4f → %.4f, %.0f tokens/s, %.1f ms per step over %d steps", history.initialLoss,
@@ -174,6 +176,7 @@ struct Train: ParsableCommand {
             var adapterGenerator = SeededGenerator(seed: seed &+ 2)
             try model.injectLoRA(loraConfiguration(rank: r, alpha: 2 * Double(r)), using: &adapterGenerator)
             let history = SequenceRegressionTrainer(model: model, data: data, options: trainingOptions).train()
+            try requireFiniteLoss(history)
             let run = SweepRun(rank: r, finalLoss: history.finalLoss, trainableParameters: model.trainableParameterCount,
                                tokensPerSecond: history.tokensPerSecond)
             runs.append(run)
@@ -195,7 +198,6 @@ struct Train: ParsableCommand {
 
     /// Loss curve, norm curves and a ΔW = BA heatmap (seed 003 Part 3's four panels).
     private func writeTrainingPlots(history: TrainingHistory, tracked: LoRALinear<Float>?, to directory: URL) throws {
-        try createDirectory(directory)
         let epochs = (1...history.losses.count).map(Double.init)
         try writeSVG(LineChart(title: full ? "Training loss (full fine-tuning)" : "Training loss (LoRA only)",
                                xLabel: "Epoch", yLabel: "Loss", series: [Series(name: "loss", x: epochs, y: history.losses)]).svg(),
@@ -220,7 +222,6 @@ struct Train: ParsableCommand {
 
     /// Parameters, final loss and loss per 1K parameters by rank (seed 003 Part 5's three bars).
     private func writeSweepPlots(_ runs: [SweepRun], to directory: URL) throws {
-        try createDirectory(directory)
         let categories = runs.map { String($0.rank) }
         let figure = Figure(panels: [
             BarChart(title: "Parameters vs rank", xLabel: "LoRA rank", yLabel: "Trainable parameters",
@@ -233,12 +234,27 @@ struct Train: ParsableCommand {
         try writeSVG(figure.svg(), to: directory.appendingPathComponent("rank-tradeoff.svg"))
     }
 
+    /// Stops with an error when the loss became NaN or infinite (usually a learning rate too high).
+    private func requireFiniteLoss(_ history: TrainingHistory) throws {
+        guard let epoch = (history.losses + [history.finalLoss]).firstIndex(where: { !$0.isFinite }) else { return }
+        throw TrainingDivergedError(epoch: epoch + 1, learningRate: lr)
+    }
+
     private func createDirectory(_ directory: URL) throws {
         do {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         } catch {
-            throw ValidationError("--plot \(directory.path): cannot create the directory: \(error.localizedDescription)")
+            throw PlotWriteError(path: directory.path, reason: "cannot create the directory: \(error.localizedDescription)")
         }
+    }
+}
+
+/// The training loss stopped being finite.
+struct TrainingDivergedError: Error, CustomStringConvertible {
+    var epoch: Int
+    var learningRate: Double
+    var description: String {
+        "training diverged: the loss is not finite after epoch \(epoch) (--lr \(learningRate)); try a smaller --lr or --clip-norm"
     }
 }
 

@@ -103,6 +103,7 @@ public struct MemoryEstimate: Encodable, Sendable, Equatable {
         billions: Double, rank r: Int, adaptedFraction f: Double, assumptions: MemoryAssumptions
     ) throws(ParameterTableError) {
         guard billions > 0 && billions.isFinite else { throw .notPositive(name: "billions of parameters", value: billions) }
+        guard billions <= 1e9 else { throw .tooLarge(model: String(format: "%g billion parameters", billions)) }
         guard r > 0 else { throw .notPositive(name: "rank", value: Double(r)) }
         guard f > 0 && f <= 1 else { throw .fractionOutOfRange(f) }
         let d = assumptions.adaptedMatrixDimension

@@ -69,7 +69,7 @@ public enum ParameterTableError: Error, Equatable, Sendable, CustomStringConvert
     case missingFFN(target: String)
     case notPositive(name: String, value: Double)
     case fractionOutOfRange(Double)
-    /// A count does not fit in 64 bits: the sizes are too large to tabulate.
+    /// The sizes are too large to tabulate: a count or a byte total would overflow.
     case tooLarge(model: String)
 
     public var description: String {
@@ -85,7 +85,7 @@ public enum ParameterTableError: Error, Equatable, Sendable, CustomStringConvert
         case let .fractionOutOfRange(value):
             "the adapted fraction must be in (0, 1], got \(value)"
         case let .tooLarge(model):
-            "\(model): the parameter counts overflow 64-bit integers; give smaller sizes"
+            "\(model): too large to tabulate (the counts overflow); give smaller sizes"
         }
     }
 }

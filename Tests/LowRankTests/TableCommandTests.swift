@@ -125,7 +125,7 @@ import Testing
             (["--safetensors", file("t.safetensors").path, "--tensor", "cube"], "not 2-D"),
             (["--safetensors", file("t.safetensors").path], "--tensor"),
             (["--npy", file("good.npy").path, "--gaussian", "4x4"], "one source"),
-            (["--gaussian", "8x8", "--ranks", "2", "--plot", file("no-such-dir/x.svg").path], "--plot"),
+            (["--gaussian", "8x8", "--ranks", "2", "--plot", file("no-such-dir/x.svg").path], "cannot write the plot"),
         ]
         for (arguments, expected) in cases {
             let run = try lora(["svd-table"] + arguments)
