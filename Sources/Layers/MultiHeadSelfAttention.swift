@@ -20,7 +20,7 @@ public final class MultiHeadSelfAttention<Scalar: MatrixScalar>: LinearLayerCont
     /// Attention over `features = d` with `heads` heads (`d` divisible by `heads`), projections
     /// initialised as PyTorch's `nn.Linear(d, d, bias=False)`.
     public init(features d: Int, heads: Int, isCausal: Bool = false, using generator: inout some RandomNumberGenerator) {
-        precondition(d % heads == 0, "MultiHeadSelfAttention: \(d) features do not split into \(heads) heads")
+        precondition(heads > 0 && d % heads == 0, "MultiHeadSelfAttention: \(d) features do not split into \(heads) heads")
         queryProjection = Linear(inFeatures: d, outFeatures: d, bias: false, using: &generator)
         keyProjection = Linear(inFeatures: d, outFeatures: d, bias: false, using: &generator)
         valueProjection = Linear(inFeatures: d, outFeatures: d, bias: false, using: &generator)

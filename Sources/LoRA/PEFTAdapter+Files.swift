@@ -80,21 +80,32 @@ extension PEFTAdapter {
         }
         let manager = FileManager.default
         let createdDirectory = !manager.fileExists(atPath: directory.path)
-        let weightsURL = directory.appendingPathComponent(Self.weightsFileName)
         do {
             try manager.createDirectory(at: directory, withIntermediateDirectories: true)
         } catch {
             throw .writeFailed(path: directory.path, reason: "cannot create the directory: \(error.localizedDescription)")
         }
+        // Both files are written into a staging folder first and renamed into place only when both
+        // succeeded, so a failure leaves an existing adapter in the directory untouched.
+        let staging = directory.appendingPathComponent(".lorakit-staging-\(UUID().uuidString)")
+        defer { try? manager.removeItem(at: staging) }
         do {
-            try writer.write(to: weightsURL)
-            try configuration.write(to: directory.appendingPathComponent(Self.configurationFileName))
+            try manager.createDirectory(at: staging, withIntermediateDirectories: false)
+            try writer.write(to: staging.appendingPathComponent(Self.weightsFileName))
+            try configuration.write(to: staging.appendingPathComponent(Self.configurationFileName))
+            for name in [Self.weightsFileName, Self.configurationFileName] {
+                guard rename(staging.appendingPathComponent(name).path, directory.appendingPathComponent(name).path) == 0 else {
+                    throw PEFTAdapterError.writeFailed(path: directory.appendingPathComponent(name).path,
+                                                       reason: String(cString: strerror(errno)))
+                }
+            }
         } catch {
-            try? manager.removeItem(at: createdDirectory ? directory : weightsURL)
+            if createdDirectory { try? manager.removeItem(at: directory) }
             switch error {
             case let error as TensorFileError: throw .tensorFile(error)
             case let error as LoRAConfigurationError: throw .configuration(error)
-            default: throw .writeFailed(path: directory.path, reason: "\(error)")
+            case let error as PEFTAdapterError: throw error
+            default: throw .writeFailed(path: directory.path, reason: error.localizedDescription)
             }
         }
     }

@@ -70,6 +70,7 @@ struct SVDTable: ParsableCommand {
             throw ValidationError("--safetensors and --tensor go together")
         }
         if ranks.values.isEmpty { throw ValidationError("--ranks is empty") }
+        if Set(ranks.values).count != ranks.values.count { throw ValidationError("--ranks lists a rank twice") }
         if let bad = ranks.values.first(where: { $0 <= 0 }) {
             throw ValidationError("--ranks: rank \(bad) must be at least 1")
         }

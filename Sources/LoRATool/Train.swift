@@ -130,7 +130,7 @@ struct Train: ParsableCommand {
         let trainable = model.trainableParameterCount
         let total = model.parameterCount
         log("Parameters: \(trainable.formatted()) trainable / \(total.formatted()) total "
-            + String(format: "(%.2f%%; %@ before LoRA)", 100 * Double(trainable) / Double(total), totalBefore.formatted()))
+            + (full ? "" : String(format: "(%.2f%%; %@ before LoRA)", 100 * Double(trainable) / Double(total), totalBefore.formatted())))
         let tracked = model.loraLayers().first { $0.path.hasSuffix("q_proj") }?.layer ?? model.loraLayers().first?.layer
         let trainer = SequenceRegressionTrainer(model: model, data: data, options: trainingOptions, trackedLayer: tracked)
         let reportEvery = max(1, trainer.options.epochs / 10)
@@ -161,11 +161,11 @@ struct Train: ParsableCommand {
             try writeTrainingPlots(history: history, tracked: tracked, to: URL(fileURLWithPath: plot))
         }
         if format == "json" {
-            try printJSON(TrainingReport(
+            print(try jsonText(TrainingReport(
                 mode: full ? "full" : "lora", losses: history.losses, initialLoss: history.initialLoss,
                 finalLoss: history.finalLoss, trainableParameters: trainable, totalParameters: total,
                 norms: history.norms, tokensPerSecond: history.tokensPerSecond, steps: history.steps,
-                trainingSeconds: history.trainingSeconds, peakRSSBytes: peak, merge: merge))
+                trainingSeconds: history.trainingSeconds, peakRSSBytes: peak, merge: merge)))
         }
     }
 
@@ -187,13 +187,7 @@ struct Train: ParsableCommand {
         let lowest = runs.min { $0.finalLoss < $1.finalLoss }!
         log("Best efficiency at rank \(best.rank); lowest loss at rank \(lowest.rank)")
         if let plot { try writeSweepPlots(runs, to: URL(fileURLWithPath: plot)) }
-        if format == "json" { try printJSON(SweepReport(runs: runs, peakRSSBytes: peakResidentBytes())) }
-    }
-
-    private func printJSON(_ value: some Encodable) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        print(String(decoding: try encoder.encode(value), as: UTF8.self))
+        if format == "json" { print(try jsonText(SweepReport(runs: runs, peakRSSBytes: peakResidentBytes()))) }
     }
 
     /// Loss curve, norm curves and a ΔW = BA heatmap (seed 003 Part 3's four panels).
