@@ -7,6 +7,7 @@ let package = Package(
         .library(name: "LoRAKit", targets: ["LoRAKit"]),
         .library(name: "LinearAlgebra", targets: ["LinearAlgebra"]),
         .library(name: "LoRA", targets: ["LoRA"]),
+        .library(name: "TensorFormats", targets: ["TensorFormats"]),
         .library(name: "Plotting", targets: ["Plotting"]),
         .library(name: "LowRank", targets: ["LowRank"]),
         .executable(name: "lora", targets: ["LoRATool"]),
@@ -22,15 +23,16 @@ let package = Package(
             providers: [.apt(["libopenblas-dev", "liblapacke-dev"])]
         ),
         .target(name: "LinearAlgebra", dependencies: ["CBLASLAPACK"]),
-        .target(name: "LoRA", dependencies: ["LinearAlgebra"]),
+        .target(name: "LoRA", dependencies: ["LinearAlgebra", "LowRank", "TensorFormats", "Layers", "Optimizers"]),
         .target(name: "Plotting"),
+        .target(name: "TensorFormats", dependencies: ["LinearAlgebra"]),
         .target(name: "LowRank", dependencies: ["LinearAlgebra"]),
         .target(name: "LoRABench", dependencies: ["LinearAlgebra", "LoRA", "Plotting"]),
         .target(name: "Layers", dependencies: ["LinearAlgebra"]),
         .target(name: "Optimizers", dependencies: ["LinearAlgebra", "Layers"]),
         .target(
             name: "LoRAKit",
-            dependencies: ["LinearAlgebra", "LoRA", "LowRank", "Layers", "Optimizers", "Plotting"]
+            dependencies: ["LinearAlgebra", "LoRA", "LowRank", "Layers", "Optimizers", "Plotting", "TensorFormats"]
         ),
         .executableTarget(
             name: "LoRATool",
@@ -41,10 +43,14 @@ let package = Package(
             ]
         ),
         .testTarget(name: "LinearAlgebraTests", dependencies: ["LinearAlgebra"]),
-        .testTarget(name: "LoRATests", dependencies: ["LoRA"]),
+        .testTarget(name: "LoRATests", dependencies: ["LoRA", "Layers", "Optimizers"]),
         .testTarget(name: "LoRABenchTests", dependencies: ["LoRABench"]),
         .testTarget(name: "PlottingTests", dependencies: ["Plotting"]),
-        .testTarget(name: "LowRankTests", dependencies: ["LowRank"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "TensorFormatsTests", dependencies: ["TensorFormats"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "PEFTAdapterTests", dependencies: ["LoRA", "TensorFormats"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "FileCommandsTests", dependencies: ["LoRA", "TensorFormats", "LoRATool"]),
+        .testTarget(
+            name: "LowRankTests", dependencies: ["LowRank", "TensorFormats", "LoRATool"], resources: [.copy("Fixtures")]),
         .testTarget(name: "LayersTests", dependencies: ["Layers"]),
         .testTarget(name: "OptimizersTests", dependencies: ["Optimizers"]),
         .executableTarget(
@@ -54,6 +60,12 @@ let package = Package(
                 .product(name: "Benchmark", package: "benchmark"),
             ],
             path: "Benchmarks/LinearAlgebraBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+        .executableTarget(
+            name: "LowRankBenchmarks",
+            dependencies: ["LowRank", .product(name: "Benchmark", package: "benchmark")],
+            path: "Benchmarks/LowRankBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
         .executableTarget(

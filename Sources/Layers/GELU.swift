@@ -3,40 +3,51 @@ import LinearAlgebra
 /// The Gaussian error linear unit in its exact form (PyTorch's `nn.GELU()` default):
 /// `GELU(x) = x·Φ(x)` with `Φ(x) = ½(1 + erf(x/√2))`, applied element-wise.
 ///
-/// Backward: `GELU′(x) = Φ(x) + x·φ(x)` with `φ(x) = e^{−x²/2}/√(2π)`.
+/// Backward: `GELU′(x) = Φ(x) + x·φ(x)` with `φ(x) = e^{−x²/2}/√(2π)`. The forward computes the
+/// derivative alongside the value and keeps it (one buffer, reused while the shape stays), so
+/// the backward is a single element-wise product.
 public final class GELU<Scalar: MatrixScalar>: Layer {
-    private var input = Matrix<Scalar>.zeros(0, 0)
+    private var derivative = Matrix<Scalar>.zeros(0, 0)
 
     public init() {}
 
     public var localParameters: [(name: String, parameter: Parameter<Scalar>)] { [] }
     public var children: [(name: String, module: any Module<Scalar>)] { [] }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func forward(_ input: Matrix<Scalar>) -> Matrix<Scalar> {
-        self.input = input
-        var output = input
+        if derivative.rows != input.rows || derivative.columns != input.columns {
+            derivative = .zeroed(input.rows, input.columns)
+        }
+        var output = Matrix<Scalar>.uninitialized(input.rows, input.columns)
         let inverseSqrt2 = 1 / Scalar(2).squareRoot()
-        output.withUnsafeMutableBufferPointer { y in
-            for i in 0..<y.count {
-                let x = y[i]
-                y[i] = x * (1 + Scalar.erf(x * inverseSqrt2)) / 2
+        let inverseSqrt2Pi = 1 / (2 * Scalar.pi).squareRoot()
+        input.withUnsafeBufferPointer { x in
+            output.withUnsafeMutableBufferPointer { y in
+                derivative.withUnsafeMutableBufferPointer { slope in
+                    for i in 0..<x.count {
+                        let v = x[i]
+                        let cdf = (1 + Scalar.erf(v * inverseSqrt2)) / 2
+                        y[i] = v * cdf
+                        slope[i] = cdf + v * Scalar.exp(-v * v / 2) * inverseSqrt2Pi
+                    }
+                }
             }
         }
         return output
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func backward(_ outputGradient: Matrix<Scalar>) -> Matrix<Scalar> {
-        precondition(outputGradient.rows == input.rows && outputGradient.columns == input.columns,
-                     "GELU.backward: ∂L/∂Y \(outputGradient.shapeDescription), forward gave \(input.shapeDescription)")
-        var inputGradient = outputGradient
-        let inverseSqrt2 = 1 / Scalar(2).squareRoot()
-        let inverseSqrt2Pi = 1 / (2 * Scalar.pi).squareRoot()
-        input.withUnsafeBufferPointer { x in
-            inputGradient.withUnsafeMutableBufferPointer { dx in
-                for i in 0..<dx.count {
-                    let cdf = (1 + Scalar.erf(x[i] * inverseSqrt2)) / 2
-                    let pdf = Scalar.exp(-x[i] * x[i] / 2) * inverseSqrt2Pi
-                    dx[i] *= cdf + x[i] * pdf
+        precondition(outputGradient.rows == derivative.rows && outputGradient.columns == derivative.columns,
+                     "GELU.backward: ∂L/∂Y \(outputGradient.shapeDescription), forward gave \(derivative.shapeDescription)")
+        var inputGradient = Matrix<Scalar>.uninitialized(derivative.rows, derivative.columns)
+        outputGradient.withUnsafeBufferPointer { dy in
+            derivative.withUnsafeBufferPointer { slope in
+                inputGradient.withUnsafeMutableBufferPointer { dx in
+                    for i in 0..<dx.count { dx[i] = dy[i] * slope[i] }
                 }
             }
         }

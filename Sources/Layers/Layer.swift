@@ -18,6 +18,9 @@ public protocol LinearLayer<Scalar>: Layer {
     var inFeatures: Int { get }
     /// Output features `out`.
     var outFeatures: Int { get }
+    /// The parameter gradients of ``Layer/backward(_:)`` without `∂L/∂X` (which is a GEMM the
+    /// first layer of a model does not need).
+    func accumulateParameterGradients(_ outputGradient: Matrix<Scalar>)
 }
 
 /// A module whose linear sub-modules can be replaced, so adapters can wrap them in place.

@@ -23,6 +23,7 @@ public final class LayerNorm<Scalar: MatrixScalar>: Layer {
         self.epsilon = epsilon
     }
 
+    /// The number of normalised features `d`.
     public var features: Int { gain.value.columns }
 
     public var localParameters: [(name: String, parameter: Parameter<Scalar>)] {
@@ -31,12 +32,14 @@ public final class LayerNorm<Scalar: MatrixScalar>: Layer {
 
     public var children: [(name: String, module: any Module<Scalar>)] { [] }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func forward(_ input: Matrix<Scalar>) -> Matrix<Scalar> {
         let (n, d) = (input.rows, input.columns)
         precondition(d == features, "LayerNorm.forward: X \(input.shapeDescription), features \(features)")
-        if normalized.rows != n || normalized.columns != d { normalized = .zeros(n, d) }
+        if normalized.rows != n || normalized.columns != d { normalized = .zeroed(n, d) }
         if inverseStandardDeviations.count != n { inverseStandardDeviations = Array(repeating: 0, count: n) }
-        var output = Matrix<Scalar>.zeros(n, d)
+        var output = Matrix<Scalar>.uninitialized(n, d)
         let (gamma, beta, epsilon) = (gain.value, shift.value, epsilon)
         input.withUnsafeBufferPointer { x in
             gamma.withUnsafeBufferPointer { g in
@@ -71,6 +74,8 @@ public final class LayerNorm<Scalar: MatrixScalar>: Layer {
         return output
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func backward(_ outputGradient: Matrix<Scalar>) -> Matrix<Scalar> {
         let (n, d) = (normalized.rows, normalized.columns)
         precondition(outputGradient.rows == n && outputGradient.columns == d,
@@ -89,7 +94,7 @@ public final class LayerNorm<Scalar: MatrixScalar>: Layer {
             }
         }
         if shift.isTrainable { shift.modifyGradient { $0.addColumnSums(of: outputGradient) } }
-        var inputGradient = Matrix<Scalar>.zeros(n, d)
+        var inputGradient = Matrix<Scalar>.uninitialized(n, d)
         let gamma = gain.value
         outputGradient.withUnsafeBufferPointer { dy in
             normalized.withUnsafeBufferPointer { xHat in

@@ -42,24 +42,32 @@ public final class Linear<Scalar: MatrixScalar>: LinearLayer {
 
     public var children: [(name: String, module: any Module<Scalar>)] { [] }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func forward(_ input: Matrix<Scalar>) -> Matrix<Scalar> {
         let w = weight.value
         precondition(input.columns == w.columns,
                      "Linear.forward: X \(input.shapeDescription) does not fit W \(w.shapeDescription)")
         self.input = input
-        var output = Matrix<Scalar>.zeros(input.rows, w.rows)
+        var output = Matrix<Scalar>.uninitialized(input.rows, w.rows)
         Matrix.gemm(input, w, transposeB: .transposed, into: &output)
         if let bias { output.addToEachRow(bias.value) }
         return output
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func backward(_ outputGradient: Matrix<Scalar>) -> Matrix<Scalar> {
         let w = weight.value
         let input = cachedInput(matching: outputGradient)
         accumulateParameterGradients(outputGradient, input: input)
-        var inputGradient = Matrix<Scalar>.zeros(input.rows, w.columns)
+        var inputGradient = Matrix<Scalar>.uninitialized(input.rows, w.columns)
         Matrix.gemm(outputGradient, w, into: &inputGradient)
         return inputGradient
+    }
+
+    public func accumulateParameterGradients(_ outputGradient: Matrix<Scalar>) {
+        accumulateParameterGradients(outputGradient, input: cachedInput(matching: outputGradient))
     }
 
     private func cachedInput(matching outputGradient: Matrix<Scalar>) -> Matrix<Scalar> {
@@ -69,6 +77,8 @@ public final class Linear<Scalar: MatrixScalar>: LinearLayer {
         return input
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     private func accumulateParameterGradients(_ outputGradient: Matrix<Scalar>, input: Matrix<Scalar>) {
         if weight.isTrainable {
             weight.modifyGradient { Matrix.gemm(outputGradient, input, transposeA: .transposed, beta: 1, into: &$0) }

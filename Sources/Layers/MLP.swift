@@ -4,8 +4,11 @@ import LinearAlgebra
 /// `W₀: 4d×d` and `W₂: d×4d`, named as PyTorch's `nn.Sequential(Linear, GELU, Linear)`:
 /// children `0`, `1`, `2`.
 public final class MLP<Scalar: MatrixScalar>: LinearLayerContainer, Layer {
+    /// Child `0`: `W₀: 4d×d`, `b₀`.
     public private(set) var expansion: any LinearLayer<Scalar>
+    /// Child `1`: the GELU.
     public let activation = GELU<Scalar>()
+    /// Child `2`: `W₂: d×4d`, `b₂`.
     public private(set) var contraction: any LinearLayer<Scalar>
 
     /// An MLP `d → hidden → d` (`hidden` defaults to `4d`), initialised as `nn.Linear`.

@@ -58,11 +58,6 @@ extension Module {
         namedParameters().first { $0.path == path }?.parameter
     }
 
-    /// The module at `path` (`""` is this module), or `nil`.
-    public func module(at path: String) -> (any Module<Scalar>)? {
-        namedModules().first { $0.path == path }?.module
-    }
-
     /// The trainable parameters with their paths, in model order.
     public func trainableParameters() -> [(path: String, parameter: Parameter<Scalar>)] {
         namedParameters().filter { $0.parameter.isTrainable }

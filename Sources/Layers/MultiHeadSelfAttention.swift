@@ -7,16 +7,20 @@ import LinearAlgebra
 /// `X, Y: n×d` with `n = batch·T` rows. The projections are children `q_proj`, `k_proj`,
 /// `v_proj`, `o_proj` and can be replaced by adapted linear layers.
 public final class MultiHeadSelfAttention<Scalar: MatrixScalar>: LinearLayerContainer {
+    /// `q_proj`: `W_q: d×d`.
     public private(set) var queryProjection: any LinearLayer<Scalar>
+    /// `k_proj`: `W_k: d×d`.
     public private(set) var keyProjection: any LinearLayer<Scalar>
+    /// `v_proj`: `W_v: d×d`.
     public private(set) var valueProjection: any LinearLayer<Scalar>
+    /// `o_proj`: `W_o: d×d`.
     public private(set) var outputProjection: any LinearLayer<Scalar>
     private var attention: ScaledDotProductAttention<Scalar>
 
     /// Attention over `features = d` with `heads` heads (`d` divisible by `heads`), projections
     /// initialised as PyTorch's `nn.Linear(d, d, bias=False)`.
     public init(features d: Int, heads: Int, isCausal: Bool = false, using generator: inout some RandomNumberGenerator) {
-        precondition(d % heads == 0, "MultiHeadSelfAttention: \(d) features do not split into \(heads) heads")
+        precondition(heads > 0 && d % heads == 0, "MultiHeadSelfAttention: \(d) features do not split into \(heads) heads")
         queryProjection = Linear(inFeatures: d, outFeatures: d, bias: false, using: &generator)
         keyProjection = Linear(inFeatures: d, outFeatures: d, bias: false, using: &generator)
         valueProjection = Linear(inFeatures: d, outFeatures: d, bias: false, using: &generator)
@@ -24,7 +28,9 @@ public final class MultiHeadSelfAttention<Scalar: MatrixScalar>: LinearLayerCont
         attention = ScaledDotProductAttention(heads: heads, isCausal: isCausal)
     }
 
+    /// Number of heads `h`.
     public var heads: Int { attention.heads }
+    /// Whether each position attends only to itself and earlier positions.
     public var isCausal: Bool { attention.isCausal }
 
     public var localParameters: [(name: String, parameter: Parameter<Scalar>)] { [] }
@@ -58,8 +64,17 @@ public final class MultiHeadSelfAttention<Scalar: MatrixScalar>: LinearLayerCont
     public func backward(_ outputGradient: Matrix<Scalar>) -> Matrix<Scalar> {
         let gradients = attention.backward(outputProjection.backward(outputGradient))
         var inputGradient = queryProjection.backward(gradients.queries)
-        inputGradient += keyProjection.backward(gradients.keys)
-        inputGradient += valueProjection.backward(gradients.values)
+        inputGradient.axpy(1, keyProjection.backward(gradients.keys))
+        inputGradient.axpy(1, valueProjection.backward(gradients.values))
         return inputGradient
+    }
+
+    /// The parameter gradients of ``backward(_:)`` without `∂L/∂X` (the three input-projection
+    /// GEMMs of `∂L/∂X` are skipped).
+    public func accumulateParameterGradients(_ outputGradient: Matrix<Scalar>) {
+        let gradients = attention.backward(outputProjection.backward(outputGradient))
+        queryProjection.accumulateParameterGradients(gradients.queries)
+        keyProjection.accumulateParameterGradients(gradients.keys)
+        valueProjection.accumulateParameterGradients(gradients.values)
     }
 }

@@ -5,22 +5,30 @@ import LinearAlgebra
 /// The value is a ``Matrix`` (`out×in` for a weight, `1×n` for a vector). Usually the parameter
 /// owns it; a layer whose weights live in another value (LoRA's `LoRAWeights`) can expose them
 /// through accessors instead, so there is one copy of every weight. A gradient buffer of the
-/// value's shape exists exactly while the parameter is trainable: frozen parameters cost no
-/// gradient memory and no optimizer state.
+/// value's shape is allocated by the first backward pass that reaches a trainable parameter and
+/// released when it is frozen: frozen parameters cost no gradient memory and no optimizer state.
 public final class Parameter<Scalar: MatrixScalar> {
     private var ownedValue: Matrix<Scalar>
     private let externalValue: (() -> Matrix<Scalar>)?
     private let modifyExternal: ((_ body: (inout Matrix<Scalar>) -> Void) -> Void)?
 
-    /// `∂L/∂value`, accumulated by backward passes; `nil` while frozen.
+    /// `∂L/∂value`, accumulated by backward passes; `nil` while frozen or before the first one.
     public private(set) var gradient: Matrix<Scalar>?
+
+    /// Whether optimizers update this parameter. Freezing releases the gradient.
+    public var isTrainable: Bool {
+        didSet {
+            precondition(!isTrainable || isWritable, "Parameter: a read-only parameter cannot be trainable")
+            if !isTrainable { gradient = nil }
+        }
+    }
 
     /// A parameter that owns `value`, trainable unless `trainable` is false.
     public init(_ value: Matrix<Scalar>, trainable: Bool = true) {
         ownedValue = value
         externalValue = nil
         modifyExternal = nil
-        if trainable { gradient = .zeros(value.rows, value.columns) }
+        isTrainable = trainable
     }
 
     /// A parameter whose value lives elsewhere: `get` reads it, `modify` (if any) changes it in
@@ -34,10 +42,7 @@ public final class Parameter<Scalar: MatrixScalar> {
         ownedValue = .zeros(0, 0)
         externalValue = get
         modifyExternal = modify
-        if trainable {
-            let value = get()
-            gradient = .zeros(value.rows, value.columns)
-        }
+        isTrainable = trainable
     }
 
     /// The current value.
@@ -59,29 +64,23 @@ public final class Parameter<Scalar: MatrixScalar> {
         }
     }
 
-    /// Whether optimizers update this parameter. Turning it on allocates a zero gradient of the
-    /// value's shape; turning it off releases the gradient.
-    public var isTrainable: Bool {
-        get { gradient != nil }
-        set {
-            guard newValue != isTrainable else { return }
-            precondition(!newValue || isWritable, "Parameter: a read-only parameter cannot be trainable")
-            let shape = value.shape
-            gradient = newValue ? .zeros(shape.rows, shape.columns) : nil
-        }
-    }
-
     /// Number of scalars in the value.
     public var count: Int { value.count }
 
-    /// Changes the gradient in place (backward passes accumulate into it); the parameter must
-    /// be trainable.
+    /// Changes the gradient in place (backward passes accumulate into it), allocating it as
+    /// zeros the first time; the parameter must be trainable.
     public func modifyGradient(_ body: (inout Matrix<Scalar>) -> Void) {
-        precondition(gradient != nil, "Parameter: the gradient of a frozen parameter was requested")
+        precondition(isTrainable, "Parameter: the gradient of a frozen parameter was requested")
+        if gradient == nil {
+            let shape = value.shape
+            gradient = .zeroed(shape.rows, shape.columns)
+        }
         body(&gradient!)
     }
 
     /// Sets the gradient to zero (no-op when frozen).
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func zeroGradient() {
         guard gradient != nil else { return }
         gradient!.withUnsafeMutableBufferPointer { buffer in

@@ -23,6 +23,7 @@ public struct ScaledDotProductAttention<Scalar: MatrixScalar> {
     private var scratch: [Scalar] = []
     private var sequenceLength = 0
 
+    /// Attention with `heads` heads, causal (masked) or not.
     public init(heads: Int, isCausal: Bool = false) {
         precondition(heads > 0, "ScaledDotProductAttention: \(heads) heads")
         self.heads = heads
@@ -30,6 +31,8 @@ public struct ScaledDotProductAttention<Scalar: MatrixScalar> {
     }
 
     /// `O: n×d` for `Q, K, V: n×d`, with `n` a multiple of `sequenceLength`.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public mutating func forward(
         queries: Matrix<Scalar>, keys: Matrix<Scalar>, values: Matrix<Scalar>, sequenceLength t: Int
     ) -> Matrix<Scalar> {
@@ -45,7 +48,7 @@ public struct ScaledDotProductAttention<Scalar: MatrixScalar> {
         if probabilities.count != batch * heads * t * t {
             probabilities = Array(repeating: 0, count: batch * heads * t * t)
         }
-        var output = Matrix<Scalar>.zeros(n, d)
+        var output = Matrix<Scalar>.uninitialized(n, d)
         let (heads, isCausal) = (self.heads, self.isCausal)
         queries.withUnsafeBufferPointer { q in
             keys.withUnsafeBufferPointer { k in
@@ -76,6 +79,8 @@ public struct ScaledDotProductAttention<Scalar: MatrixScalar> {
     }
 
     /// `(∂L/∂Q, ∂L/∂K, ∂L/∂V)` from `∂L/∂O: n×d`, for the most recent forward.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public mutating func backward(_ outputGradient: Matrix<Scalar>)
         -> (queries: Matrix<Scalar>, keys: Matrix<Scalar>, values: Matrix<Scalar>)
     {
@@ -85,9 +90,9 @@ public struct ScaledDotProductAttention<Scalar: MatrixScalar> {
         let (batch, headSize, heads) = (n / t, d / heads, heads)
         let scale = 1 / Scalar(headSize).squareRoot()
         if scratch.count != t * t { scratch = Array(repeating: 0, count: t * t) }
-        var dq = Matrix<Scalar>.zeros(n, d)
-        var dk = Matrix<Scalar>.zeros(n, d)
-        var dv = Matrix<Scalar>.zeros(n, d)
+        var dq = Matrix<Scalar>.uninitialized(n, d)
+        var dk = Matrix<Scalar>.uninitialized(n, d)
+        var dv = Matrix<Scalar>.uninitialized(n, d)
         queries.withUnsafeBufferPointer { q in
             keys.withUnsafeBufferPointer { k in
                 values.withUnsafeBufferPointer { v in

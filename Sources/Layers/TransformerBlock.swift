@@ -6,9 +6,13 @@ import LinearAlgebra
 /// `X, Y: n×d` with `n = batch·T`. Children: `norm1`, `attn` (`q_proj`, `k_proj`, `v_proj`,
 /// `o_proj`, bias-free), `norm2`, `mlp` (`0`: `d→4d`, `1`: GELU, `2`: `4d→d`).
 public final class TransformerBlock<Scalar: MatrixScalar>: Module {
+    /// `norm1`, before attention.
     public let norm1: LayerNorm<Scalar>
+    /// `attn`.
     public let attention: MultiHeadSelfAttention<Scalar>
+    /// `norm2`, before the MLP.
     public let norm2: LayerNorm<Scalar>
+    /// `mlp`.
     public let mlp: MLP<Scalar>
 
     /// A block of width `d` with `heads` heads, initialised as the PyTorch modules are.
@@ -19,6 +23,7 @@ public final class TransformerBlock<Scalar: MatrixScalar>: Module {
         mlp = MLP(features: d, using: &generator)
     }
 
+    /// The width `d`.
     public var features: Int { norm1.features }
 
     public var localParameters: [(name: String, parameter: Parameter<Scalar>)] { [] }
@@ -30,18 +35,30 @@ public final class TransformerBlock<Scalar: MatrixScalar>: Module {
     /// `Y: n×d` for `X: n×d` holding sequences of `sequenceLength` rows.
     public func forward(_ input: Matrix<Scalar>, sequenceLength: Int) -> Matrix<Scalar> {
         var hidden = input
-        hidden += attention.forward(norm1.forward(input), sequenceLength: sequenceLength)
+        hidden.axpy(1, attention.forward(norm1.forward(input), sequenceLength: sequenceLength))
         var output = hidden
-        output += mlp.forward(norm2.forward(hidden))
+        output.axpy(1, mlp.forward(norm2.forward(hidden)))
         return output
     }
 
     /// `∂L/∂X` from `∂L/∂Y`, accumulating parameter gradients.
     public func backward(_ outputGradient: Matrix<Scalar>) -> Matrix<Scalar> {
         var hiddenGradient = outputGradient
-        hiddenGradient += norm2.backward(mlp.backward(outputGradient))
+        hiddenGradient.axpy(1, norm2.backward(mlp.backward(outputGradient)))
         var inputGradient = hiddenGradient
-        inputGradient += norm1.backward(attention.backward(hiddenGradient))
+        inputGradient.axpy(1, norm1.backward(attention.backward(hiddenGradient)))
         return inputGradient
+    }
+
+    /// The parameter gradients of ``backward(_:)`` without `∂L/∂X`: when `norm1` is frozen, the
+    /// attention's input gradient is not needed either, which saves three `n×d·d×d` GEMMs.
+    public func accumulateParameterGradients(_ outputGradient: Matrix<Scalar>) {
+        guard norm1.trainableParameterCount == 0 else {
+            _ = backward(outputGradient)
+            return
+        }
+        var hiddenGradient = outputGradient
+        hiddenGradient.axpy(1, norm2.backward(mlp.backward(outputGradient)))
+        attention.accumulateParameterGradients(hiddenGradient)
     }
 }

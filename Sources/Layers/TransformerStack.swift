@@ -2,6 +2,7 @@ import LinearAlgebra
 
 /// A stack of ``TransformerBlock``s applied in order, children `blocks.0`, `blocks.1`, …
 public final class TransformerStack<Scalar: MatrixScalar>: Module {
+    /// The blocks, applied first to last.
     public let blocks: [TransformerBlock<Scalar>]
 
     /// `depth` blocks of width `d` with `heads` heads, drawn in order from `generator`.
@@ -28,5 +29,11 @@ public final class TransformerStack<Scalar: MatrixScalar>: Module {
     /// `∂L/∂X` from `∂L/∂Y`, accumulating parameter gradients.
     public func backward(_ outputGradient: Matrix<Scalar>) -> Matrix<Scalar> {
         blocks.reversed().reduce(outputGradient) { $1.backward($0) }
+    }
+
+    /// The parameter gradients of ``backward(_:)`` without `∂L/∂X` (what training needs).
+    public func accumulateParameterGradients(_ outputGradient: Matrix<Scalar>) {
+        let firstBlockGradient = blocks.dropFirst().reversed().reduce(outputGradient) { $1.backward($0) }
+        blocks[0].accumulateParameterGradients(firstBlockGradient)
     }
 }

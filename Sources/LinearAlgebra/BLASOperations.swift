@@ -99,18 +99,24 @@ extension Matrix {
 
 /// Element-wise arithmetic.
 extension Matrix {
+    @_specialize(exported: true, where Scalar == Float)
+    @_specialize(exported: true, where Scalar == Double)
     public static func + (lhs: Matrix, rhs: Matrix) -> Matrix {
         var result = lhs
         result += rhs
         return result
     }
 
+    @_specialize(exported: true, where Scalar == Float)
+    @_specialize(exported: true, where Scalar == Double)
     public static func - (lhs: Matrix, rhs: Matrix) -> Matrix {
         var result = lhs
         result -= rhs
         return result
     }
 
+    @_specialize(exported: true, where Scalar == Float)
+    @_specialize(exported: true, where Scalar == Double)
     public static func += (lhs: inout Matrix, rhs: Matrix) {
         precondition(lhs.rows == rhs.rows && lhs.columns == rhs.columns,
                      "Matrix +: \(lhs.shapeDescription) vs \(rhs.shapeDescription)")
@@ -121,6 +127,8 @@ extension Matrix {
         }
     }
 
+    @_specialize(exported: true, where Scalar == Float)
+    @_specialize(exported: true, where Scalar == Double)
     public static func -= (lhs: inout Matrix, rhs: Matrix) {
         precondition(lhs.rows == rhs.rows && lhs.columns == rhs.columns,
                      "Matrix −: \(lhs.shapeDescription) vs \(rhs.shapeDescription)")
@@ -133,6 +141,8 @@ extension Matrix {
 
     public static prefix func - (operand: Matrix) -> Matrix { operand * -1 }
 
+    @_specialize(exported: true, where Scalar == Float)
+    @_specialize(exported: true, where Scalar == Double)
     public static func * (lhs: Matrix, rhs: Scalar) -> Matrix {
         var result = lhs
         result *= rhs
@@ -141,6 +151,8 @@ extension Matrix {
 
     public static func * (lhs: Scalar, rhs: Matrix) -> Matrix { rhs * lhs }
 
+    @_specialize(exported: true, where Scalar == Float)
+    @_specialize(exported: true, where Scalar == Double)
     public static func *= (lhs: inout Matrix, rhs: Scalar) {
         lhs.withUnsafeMutableBufferPointer { l in
             for i in 0..<l.count { l[i] *= rhs }
@@ -148,6 +160,8 @@ extension Matrix {
     }
 
     /// Applies `transform` to every element.
+    @_specialize(exported: true, where Scalar == Float)
+    @_specialize(exported: true, where Scalar == Double)
     public func map(_ transform: (Scalar) throws -> Scalar) rethrows -> Matrix {
         Matrix(rows: rows, columns: columns, elements: try elements.map(transform))
     }

@@ -23,11 +23,15 @@ public struct Matrix<Scalar: MatrixScalar>: Sendable, Equatable {
     }
 
     /// An `m×n` matrix with every element equal to `value`.
+    @_specialize(exported: true, where Scalar == Float)
+    @_specialize(exported: true, where Scalar == Double)
     public init(rows: Int, columns: Int, repeating value: Scalar) {
         self.init(rows: rows, columns: columns, elements: Array(repeating: value, count: rows * columns))
     }
 
     /// A matrix from an array of equally long rows.
+    @_specialize(exported: true, where Scalar == Float)
+    @_specialize(exported: true, where Scalar == Double)
     public init(_ rowArrays: [[Scalar]]) {
         let columns = rowArrays.first?.count ?? 0
         for (i, row) in rowArrays.enumerated() {
@@ -37,6 +41,8 @@ public struct Matrix<Scalar: MatrixScalar>: Sendable, Equatable {
     }
 
     /// An `m×n` matrix whose element `(i, j)` is `value(i, j)`.
+    @_specialize(exported: true, where Scalar == Float)
+    @_specialize(exported: true, where Scalar == Double)
     public init(rows: Int, columns: Int, _ value: (_ row: Int, _ column: Int) -> Scalar) {
         var elements = [Scalar]()
         elements.reserveCapacity(rows * columns)
@@ -47,11 +53,15 @@ public struct Matrix<Scalar: MatrixScalar>: Sendable, Equatable {
     }
 
     /// The `m×n` zero matrix.
+    @_specialize(exported: true, where Scalar == Float)
+    @_specialize(exported: true, where Scalar == Double)
     public static func zeros(_ rows: Int, _ columns: Int) -> Matrix {
         Matrix(rows: rows, columns: columns, repeating: 0)
     }
 
     /// The `n×n` identity matrix.
+    @_specialize(exported: true, where Scalar == Float)
+    @_specialize(exported: true, where Scalar == Double)
     public static func identity(_ n: Int) -> Matrix {
         var m = zeros(n, n)
         for i in 0..<n { m[i, i] = 1 }
@@ -90,7 +100,11 @@ public struct Matrix<Scalar: MatrixScalar>: Sendable, Equatable {
     }
 
     /// Columns `range` as a new `m×range.count` matrix.
-    public subscript(columns range: Range<Int>) -> Matrix {
+    public subscript(columns range: Range<Int>) -> Matrix { copyingColumns(range) }
+
+    @_specialize(exported: true, where Scalar == Float)
+    @_specialize(exported: true, where Scalar == Double)
+    private func copyingColumns(_ range: Range<Int>) -> Matrix {
         precondition(range.lowerBound >= 0 && range.upperBound <= columns,
                      "Columns \(range) out of range for \(shapeDescription)")
         var result = [Scalar]()
@@ -108,7 +122,11 @@ public struct Matrix<Scalar: MatrixScalar>: Sendable, Equatable {
     public func column(_ j: Int) -> [Scalar] { self[columns: j..<(j + 1)].elements }
 
     /// The transpose, `n×m`.
-    public var transposed: Matrix {
+    public var transposed: Matrix { transposedCopy() }
+
+    @_specialize(exported: true, where Scalar == Float)
+    @_specialize(exported: true, where Scalar == Double)
+    private func transposedCopy() -> Matrix {
         var result = [Scalar](repeating: 0, count: count)
         elements.withUnsafeBufferPointer { source in
             // Blocked so both reads and writes stay in cache for large matrices.
@@ -144,9 +162,14 @@ public struct Matrix<Scalar: MatrixScalar>: Sendable, Equatable {
     }
 
     /// Whether every element is finite (no NaN, no ±∞).
-    public var isFinite: Bool { elements.allSatisfy { $0.isFinite } }
+    ///
+    /// One BLAS pass first (`‖A‖_F` by `?nrm2` is finite unless an element is NaN or ±∞, or the norm
+    /// overflows); the element loop, slow in unspecialised generic code, runs only when it is not.
+    public var isFinite: Bool { frobeniusNorm.isFinite || elements.allSatisfy { $0.isFinite } }
 
     /// Largest `|selfᵢⱼ − otherᵢⱼ|`; shapes must match.
+    @_specialize(exported: true, where Scalar == Float)
+    @_specialize(exported: true, where Scalar == Double)
     public func maxAbsoluteDifference(_ other: Matrix) -> Scalar {
         precondition(rows == other.rows && columns == other.columns,
                      "maxAbsoluteDifference: \(shapeDescription) vs \(other.shapeDescription)")

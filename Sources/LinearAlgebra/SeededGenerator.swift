@@ -50,9 +50,11 @@ extension MatrixScalar {
 /// Seeded random matrices.
 extension Matrix {
     /// Elements drawn uniformly from `range`.
-    public static func random(
+    @_specialize(exported: true, where Scalar == Float, G == SeededGenerator)
+    @_specialize(exported: true, where Scalar == Double, G == SeededGenerator)
+    public static func random<G: RandomNumberGenerator>(
         rows: Int, columns: Int, in range: ClosedRange<Scalar>,
-        using generator: inout some RandomNumberGenerator
+        using generator: inout G
     ) -> Matrix {
         var elements = [Scalar]()
         elements.reserveCapacity(rows * columns)
@@ -61,9 +63,11 @@ extension Matrix {
     }
 
     /// Elements drawn from the normal distribution `N(mean, standardDeviation²)`.
-    public static func randomNormal(
+    @_specialize(exported: true, where Scalar == Float, G == SeededGenerator)
+    @_specialize(exported: true, where Scalar == Double, G == SeededGenerator)
+    public static func randomNormal<G: RandomNumberGenerator>(
         rows: Int, columns: Int, mean: Scalar = 0, standardDeviation: Scalar = 1,
-        using generator: inout some RandomNumberGenerator
+        using generator: inout G
     ) -> Matrix {
         let count = rows * columns
         var elements = [Scalar]()
@@ -80,8 +84,10 @@ extension Matrix {
     /// A weight initialised as PyTorch's `kaiming_uniform_(w, a=√5)` for `w: rows×columns`
     /// (`out×in`): uniform on `[−b, b]` with `b = gain·√(3/fan_in)`, `gain = √(2/(1+a²))`,
     /// so `b = 1/√fan_in` with `fan_in = columns`.
-    public static func kaimingUniform(
-        rows: Int, columns: Int, using generator: inout some RandomNumberGenerator
+    @_specialize(exported: true, where Scalar == Float, G == SeededGenerator)
+    @_specialize(exported: true, where Scalar == Double, G == SeededGenerator)
+    public static func kaimingUniform<G: RandomNumberGenerator>(
+        rows: Int, columns: Int, using generator: inout G
     ) -> Matrix {
         precondition(columns > 0, "kaimingUniform: fan-in of \(rows)×\(columns) is zero")
         let bound = 1 / Scalar(columns).squareRoot()

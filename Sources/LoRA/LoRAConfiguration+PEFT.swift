@@ -37,6 +37,14 @@ extension LoRAConfiguration: Codable {
         "lora_bias", "layer_replication", "trainable_token_indices",
     ]
 
+    /// Other keys PEFT's `LoraConfig` writes (kept unchanged, no warning). A key in neither list
+    /// is probably misspelled: reading it gives a warning (it is still kept).
+    static let knownPEFTKeys: Set<String> = [
+        "auto_mapping", "revision", "megatron_config", "megatron_core", "loftq_config", "eva_config",
+        "corda_config", "use_qalora", "qalora_group_size", "runtime_config", "target_parameters",
+        "peft_version", "ensure_weight_tying", "alora_invocation_tokens", "arrow_config",
+    ]
+
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: Key.self)
         if let type = try c.decodeIfPresent(String.self, forKey: .peftType), type != "LORA" {
@@ -141,7 +149,10 @@ extension LoRAConfiguration: Codable {
         let warnings = unappliedKeys.compactMap { key in
             configuration.otherKeys[key].flatMap { $0.isUnset ? nil : "\(url.path): \"\(key)\" is set, but LoRAKit does not apply it" }
         }
-        return (configuration, warnings)
+        let unknown = configuration.otherKeys.keys.sorted().filter {
+            !knownPEFTKeys.contains($0) && !unappliedKeys.contains($0)
+        }.map { "\(url.path): unknown key \"\($0)\" (misspelled?) is kept but not used" }
+        return (configuration, warnings + unknown)
     }
 
     /// Writes the configuration as PEFT's `adapter_config.json` (sorted keys, pretty-printed),

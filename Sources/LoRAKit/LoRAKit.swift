@@ -5,3 +5,4 @@
 @_exported import LowRank
 @_exported import Layers
 @_exported import Optimizers
+@_exported import TensorFormats

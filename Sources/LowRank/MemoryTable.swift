@@ -1,3 +1,5 @@
+import Foundation
+
 /// A number format for stored weights and training state.
 public enum Precision: String, CaseIterable, Sendable, Codable {
     case float32, float16, bfloat16, int8, int4
@@ -46,8 +48,8 @@ public struct MemoryAssumptions: Codable, Sendable, Equatable {
     /// The assumptions as sentences, for printing under a table.
     public var sentences: [String] {
         [
-            "weights in \(precision.rawValue) (\(precision.bytes) bytes each); full fine-tuning keeps its gradients and Adam states in the same precision",
-            "LoRA adapters, their gradients and Adam states in \(trainablePrecision.rawValue) (\(trainablePrecision.bytes) bytes each)",
+            "weights in \(precision.rawValue) (\(precision.bytes.compactText) bytes each); full fine-tuning keeps its gradients and Adam states in the same precision",
+            "LoRA adapters, their gradients and Adam states in \(trainablePrecision.rawValue) (\(trainablePrecision.bytes.compactText) bytes each)",
             "Adam keeps \(optimizerStatesPerParameter) states (m, v) per trained parameter",
             "adapted matrices are square \(adaptedMatrixDimension)×\(adaptedMatrixDimension): LoRA parameters = fraction × N × 2r / \(adaptedMatrixDimension)",
             "1 GB = 10⁹ bytes; activations, buffers and framework overhead are not counted",
@@ -60,7 +62,7 @@ public struct MemoryAssumptions: Codable, Sendable, Equatable {
 /// Full: weights `N·b`, gradients `N·b`, Adam `s·N·b` (`b` bytes per value, `s` states).
 /// LoRA: frozen weights `N·b`, adapters `P·b′`, gradients `P·b′`, Adam `s·P·b′`, with
 /// `P = f·N·2r/d` LoRA parameters (`f` the adapted fraction, `d` the adapted matrices' width).
-public struct MemoryEstimate: Codable, Sendable, Equatable {
+public struct MemoryEstimate: Encodable, Sendable, Equatable {
     public var billions: Double
     public var rank: Int
     public var adaptedFraction: Double
@@ -77,10 +79,11 @@ public struct MemoryEstimate: Codable, Sendable, Equatable {
     public var loraTotal: Double
     /// `loraTotal / fullTotal` (as the seed defines it; the saving is `1 −` this).
     public var savingsRatio: Double
+    /// What the numbers assume (encoded once per table by the caller, not per row).
     public var assumptions: MemoryAssumptions
 
     enum CodingKeys: String, CodingKey {
-        case billions, rank, precision, assumptions
+        case billions, rank, precision
         case adaptedFraction = "adapted_fraction"
         case loraParameters = "lora_parameters"
         case fullWeights = "full_ft_weights"
@@ -100,6 +103,7 @@ public struct MemoryEstimate: Codable, Sendable, Equatable {
         billions: Double, rank r: Int, adaptedFraction f: Double, assumptions: MemoryAssumptions
     ) throws(ParameterTableError) {
         guard billions > 0 && billions.isFinite else { throw .notPositive(name: "billions of parameters", value: billions) }
+        guard billions <= 1e9 else { throw .tooLarge(model: String(format: "%g billion parameters", billions)) }
         guard r > 0 else { throw .notPositive(name: "rank", value: Double(r)) }
         guard f > 0 && f <= 1 else { throw .fractionOutOfRange(f) }
         let d = assumptions.adaptedMatrixDimension
@@ -128,4 +132,9 @@ public struct MemoryEstimate: Codable, Sendable, Equatable {
         savingsRatio = loraTotal / fullTotal
         self.assumptions = assumptions
     }
+}
+
+private extension Double {
+    /// `4` rather than `4.0`, `0.5` as is.
+    var compactText: String { String(format: "%g", self) }
 }

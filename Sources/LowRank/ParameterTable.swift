@@ -30,12 +30,15 @@ public enum AdaptedProjection: String, CaseIterable, Sendable, Codable {
 
 /// A transformer's size: width `d_model`, number of layers, and MLP width when known.
 public struct TransformerShape: Sendable, Equatable {
+    /// A short lowercase name for command lines, e.g. `llama-7b`.
+    public var id: String
     public var name: String
     public var dModel: Int
     public var layers: Int
     public var ffn: Int?
 
-    public init(name: String, dModel: Int, layers: Int, ffn: Int? = nil) {
+    public init(id: String? = nil, name: String, dModel: Int, layers: Int, ffn: Int? = nil) {
+        self.id = id ?? name.lowercased().replacingOccurrences(of: " ", with: "-")
         self.name = name
         self.dModel = dModel
         self.layers = layers
@@ -45,15 +48,15 @@ public struct TransformerShape: Sendable, Equatable {
     /// Seed 000's models: GPT-2 Small 768/12, Medium 1024/24, Large 1280/36, LLaMA-7B 4096/32,
     /// LLaMA-13B 5120/40 (MLP widths: GPT-2 4·d_model, LLaMA 11008 and 13824).
     public static let seedModels: [TransformerShape] = [
-        TransformerShape(name: "GPT-2 Small", dModel: 768, layers: 12, ffn: 3072),
-        TransformerShape(name: "GPT-2 Medium", dModel: 1024, layers: 24, ffn: 4096),
-        TransformerShape(name: "GPT-2 Large", dModel: 1280, layers: 36, ffn: 5120),
-        TransformerShape(name: "LLaMA-7B", dModel: 4096, layers: 32, ffn: 11008),
-        TransformerShape(name: "LLaMA-13B", dModel: 5120, layers: 40, ffn: 13824),
+        TransformerShape(id: "gpt2-small", name: "GPT-2 Small", dModel: 768, layers: 12, ffn: 3072),
+        TransformerShape(id: "gpt2-medium", name: "GPT-2 Medium", dModel: 1024, layers: 24, ffn: 4096),
+        TransformerShape(id: "gpt2-large", name: "GPT-2 Large", dModel: 1280, layers: 36, ffn: 5120),
+        TransformerShape(id: "llama-7b", name: "LLaMA-7B", dModel: 4096, layers: 32, ffn: 11008),
+        TransformerShape(id: "llama-13b", name: "LLaMA-13B", dModel: 5120, layers: 40, ffn: 13824),
     ]
 
     /// GPT-3 175B: d_model 12288, 96 layers, MLP width 4·12288.
-    public static let gpt3 = TransformerShape(name: "GPT-3 175B", dModel: 12288, layers: 96, ffn: 49152)
+    public static let gpt3 = TransformerShape(id: "gpt3-175b", name: "GPT-3 175B", dModel: 12288, layers: 96, ffn: 49152)
 
     /// Every preset, seed 000's then GPT-3.
     public static let presets: [TransformerShape] = seedModels + [gpt3]
@@ -66,6 +69,8 @@ public enum ParameterTableError: Error, Equatable, Sendable, CustomStringConvert
     case missingFFN(target: String)
     case notPositive(name: String, value: Double)
     case fractionOutOfRange(Double)
+    /// The sizes are too large to tabulate: a count or a byte total would overflow.
+    case tooLarge(model: String)
 
     public var description: String {
         switch self {
@@ -76,9 +81,11 @@ public enum ParameterTableError: Error, Equatable, Sendable, CustomStringConvert
         case let .missingFFN(target):
             "target '\(target)' is an MLP matrix: give the MLP width (--ffn)"
         case let .notPositive(name, value):
-            "\(name) must be positive, got \(value)"
+            "\(name) must be positive, got \(String(format: "%g", value))"
         case let .fractionOutOfRange(value):
             "the adapted fraction must be in (0, 1], got \(value)"
+        case let .tooLarge(model):
+            "\(model): too large to tabulate (the counts overflow); give smaller sizes"
         }
     }
 }
@@ -118,18 +125,31 @@ public struct LoRAParameterRow: Codable, Sendable, Equatable {
             guard let (d, k) = target.shape(dModel: model.dModel, ffn: model.ffn) else {
                 throw .missingFFN(target: target.rawValue)
             }
-            full += d * k
-            lora += LoRAParameterRow.loraParameters(rows: d, columns: k, rank: r)
+            full = try Self.checked(full, plus: Self.checked(d, times: k, model: model.name), model: model.name)
+            let adapter = try Self.checked(r, times: Self.checked(d, plus: k, model: model.name), model: model.name)
+            lora = try Self.checked(lora, plus: adapter, model: model.name)
         }
         self.model = model.name
         dModel = model.dModel
         layers = model.layers
         rank = r
-        fullParameters = full * model.layers
-        loraParameters = lora * model.layers
+        fullParameters = try Self.checked(full, times: model.layers, model: model.name)
+        loraParameters = try Self.checked(lora, times: model.layers, model: model.name)
         ratio = Double(loraParameters) / Double(fullParameters)
     }
 
     /// `r·(d + k)`: the parameters of `B: d×r` and `A: r×k` adapting one `d×k` matrix.
     public static func loraParameters(rows d: Int, columns k: Int, rank r: Int) -> Int { r * (d + k) }
+
+    private static func checked(_ a: Int, times b: Int, model: String) throws(ParameterTableError) -> Int {
+        let (product, overflow) = a.multipliedReportingOverflow(by: b)
+        if overflow { throw .tooLarge(model: model) }
+        return product
+    }
+
+    private static func checked(_ a: Int, plus b: Int, model: String) throws(ParameterTableError) -> Int {
+        let (sum, overflow) = a.addingReportingOverflow(b)
+        if overflow { throw .tooLarge(model: model) }
+        return sum
+    }
 }

@@ -5,7 +5,8 @@ import LinearAlgebra
 /// Adam and AdamW (Kingma & Ba 2015; Loshchilov & Hutter 2019), as PyTorch's `torch.optim.Adam`
 /// and `torch.optim.AdamW`.
 ///
-/// Per step `t = 1, 2, …` and trainable parameter `θ` with gradient `g`, group learning rate
+/// Per step `t = 1, 2, …` and trainable parameter `θ` with gradient `g` (parameters no backward
+/// pass has reached yet, with no gradient, are skipped as in PyTorch), group learning rate
 /// `η` (times the schedule's factor) and weight decay `λ`:
 /// - Adam (L2 decay): `g ← g + λθ`; AdamW (decoupled): `θ ← θ·(1 − ηλ)`;
 /// - `m ← β₁m + (1 − β₁)g`, `v ← β₂v + (1 − β₂)g²`;
@@ -24,13 +25,18 @@ public final class Adam<Scalar: MatrixScalar> {
         case decoupled
     }
 
+    /// The parameter groups, trainable parameters only.
     public private(set) var groups: [ParameterGroup<Scalar>]
+    /// `β₁`, the decay of the first moment `m`.
     public let beta1: Double
+    /// `β₂`, the decay of the second moment `v`.
     public let beta2: Double
+    /// `ε`, added to `√v̂`.
     public let epsilon: Double
     /// The weight decay of groups that do not set their own.
     public let weightDecay: Double
     public let weightDecayMode: WeightDecayMode
+    /// Whether `m` and `v` are divided by `1 − β₁ᵗ` and `1 − β₂ᵗ` (on by default, as PyTorch).
     public let biasCorrection: Bool
     /// The learning-rate schedule; `nil` keeps every group's rate constant.
     public var schedule: LearningRateSchedule?
@@ -58,7 +64,7 @@ public final class Adam<Scalar: MatrixScalar> {
         self.weightDecayMode = weightDecayMode
         self.biasCorrection = biasCorrection
         self.schedule = schedule
-        firstMoments = self.groups.map { $0.parameters.map { .zeros($0.value.rows, $0.value.columns) } }
+        firstMoments = self.groups.map { $0.parameters.map { .zeroed($0.value.rows, $0.value.columns) } }
         secondMoments = firstMoments
     }
 
@@ -88,9 +94,9 @@ public final class Adam<Scalar: MatrixScalar> {
             let rate = learningRate(ofGroup: g)
             let decay = group.weightDecay ?? weightDecay
             for (p, parameter) in group.parameters.enumerated() {
-                guard let gradient = parameter.gradient else {
-                    preconditionFailure("Adam.step: parameter \(p) of group \(group.name) was frozen after the optimizer was made")
-                }
+                precondition(parameter.isTrainable,
+                             "Adam.step: parameter \(p) of group \(group.name) was frozen after the optimizer was made")
+                guard let gradient = parameter.gradient else { continue }  // no backward reached it yet
                 parameter.modifyValue { value in
                     update(
                         &value, gradient: gradient, m: &firstMoments[g][p], v: &secondMoments[g][p],
@@ -101,6 +107,8 @@ public final class Adam<Scalar: MatrixScalar> {
         stepCount += 1
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     private func update(
         _ value: inout Matrix<Scalar>, gradient: Matrix<Scalar>, m: inout Matrix<Scalar>, v: inout Matrix<Scalar>,
         rate: Double, decay: Double, correction1: Double, correction2: Double
@@ -130,15 +138,17 @@ public final class Adam<Scalar: MatrixScalar> {
     /// `clip_grad_norm_`: factor `maxNorm/(norm + 10⁻⁶)` when below 1). Returns the norm before
     /// clipping.
     @discardableResult
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func clipGradients(maxNorm: Double) -> Double {
-        let parameters = groups.flatMap(\.parameters)
+        let parameters = groups.flatMap(\.parameters).filter { $0.gradient != nil }
         let norm = parameters.reduce(0.0) { total, parameter in
             let n = Double(parameter.gradient!.frobeniusNorm)
             return total + n * n
         }.squareRoot()
         let factor = maxNorm / (norm + 1e-6)
         if factor < 1 {
-            for parameter in parameters { parameter.modifyGradient { $0 *= Scalar(factor) } }
+            for parameter in parameters { parameter.modifyGradient { $0.scale(by: Scalar(factor)) } }
         }
         return norm
     }

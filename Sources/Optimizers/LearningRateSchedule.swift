@@ -8,11 +8,14 @@ import Foundation
 /// (so the rate stays at its end value past `T`),
 /// constant: `1`; linear: `max(0, 1 − p)`; cosine: `max(0, ½(1 + cos πp))`.
 public struct LearningRateSchedule: Sendable, Equatable {
+    /// The shape after warm-up.
     public enum Decay: String, Sendable, CaseIterable {
         case constant, linear, cosine
     }
 
+    /// `w`, the steps of linear warm-up from 0.
     public var warmupSteps: Int
+    /// `T`, the steps of the whole run.
     public var totalSteps: Int
     public var decay: Decay
 

@@ -19,9 +19,4 @@ public struct ParameterGroup<Scalar: MatrixScalar> {
         self.learningRate = learningRate
         self.weightDecay = weightDecay
     }
-
-    /// One group of every trainable parameter of `module`.
-    public static func trainable<M: Module<Scalar>>(of module: M, learningRate: Double) -> ParameterGroup {
-        ParameterGroup(name: "all", parameters: module.trainableParameters().map(\.parameter), learningRate: learningRate)
-    }
 }

@@ -56,6 +56,19 @@ struct Axis {
         }
     }
 
+    /// The tick labels: on a linear axis with as many decimals as the tick step needs (so close
+    /// ticks never print alike), on a logarithmic one as powers of ten.
+    var tickLabels: [(value: Double, label: String)] {
+        switch scale {
+        case .linear:
+            let step = Axis.niceStep((high - low) / 5)
+            let decimals = max(0, Int(-log10(step).rounded(.down)))
+            return ticks.map { ($0, String(format: "%.\(decimals)f", $0 == 0 ? 0 : $0)) }
+        case .logarithmic:
+            return ticks.map { ($0, SVG.label($0)) }
+        }
+    }
+
     /// 1, 2 or 5 times a power of ten, at least `rough`.
     static func niceStep(_ rough: Double) -> Double {
         guard rough > 0 && rough.isFinite else { return 1 }
@@ -85,16 +98,16 @@ struct PlotArea {
 
     func axes(title: String, xLabel: String, yLabel: String, xTicks: Bool = true) -> String {
         var out = SVG.text(title, x: plot.x + plot.width / 2, y: plot.y - 14, size: 14, weight: "bold")
-        for tick in y.ticks {
+        for (tick, label) in y.tickLabels {
             let py = point(x.low, tick).y
             out += SVG.line(plot.x, py, plot.x + plot.width, py, stroke: "#e5e5e5")
-            out += SVG.text(SVG.label(tick), x: plot.x - 6, y: py + 4, anchor: "end", size: 11)
+            out += SVG.text(label, x: plot.x - 6, y: py + 4, anchor: "end", size: 11)
         }
         if xTicks {
-            for tick in x.ticks {
+            for (tick, label) in x.tickLabels {
                 let px = point(tick, y.low).x
                 out += SVG.line(px, plot.y + plot.height, px, plot.y + plot.height + 4)
-                out += SVG.text(SVG.label(tick), x: px, y: plot.y + plot.height + 17, size: 11)
+                out += SVG.text(label, x: px, y: plot.y + plot.height + 17, size: 11)
             }
         }
         out += "<rect x=\"\(SVG.number(plot.x))\" y=\"\(SVG.number(plot.y))\" width=\"\(SVG.number(plot.width))\" height=\"\(SVG.number(plot.height))\" fill=\"none\" stroke=\"#000\"/>\n"

@@ -78,7 +78,22 @@ enum SVG {
     }
 }
 
+/// An SVG file that could not be written, with the path and the system's reason.
+public struct PlotWriteError: Error, Equatable, CustomStringConvertible {
+    public var path: String
+    public var reason: String
+    public init(path: String, reason: String) {
+        self.path = path
+        self.reason = reason
+    }
+    public var description: String { "cannot write the plot \(path): \(reason)" }
+}
+
 /// Writes an SVG document atomically (temporary file, then rename), so a failure leaves no half file.
-public func writeSVG(_ svg: String, to url: URL) throws {
-    try Data(svg.utf8).write(to: url, options: .atomic)
+public func writeSVG(_ svg: String, to url: URL) throws(PlotWriteError) {
+    do {
+        try Data(svg.utf8).write(to: url, options: .atomic)
+    } catch {
+        throw PlotWriteError(path: url.path, reason: (error as NSError).localizedFailureReason ?? error.localizedDescription)
+    }
 }

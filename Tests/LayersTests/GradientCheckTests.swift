@@ -19,9 +19,9 @@ struct GradientCheckTests {
         _ double: D, _ float: F, inputColumns: Int = features
     ) {
         let x = input(columns: inputColumns)
-        let check = worstGradientError(of: double, input: x, forward: double.forward, backward: double.backward)
+        let check = GradientCheck.worstError(of: double, input: x, forward: double.forward, backward: double.backward)
         #expect(check.error <= 1e-6, "worst: \(check.key)")
-        let deviation = worstFloatDeviation(
+        let deviation = GradientCheck.worstFloatDeviation(
             double: double, float: float, input: x,
             forwardDouble: double.forward, backwardDouble: double.backward,
             forwardFloat: float.forward, backwardFloat: float.backward)
@@ -68,10 +68,10 @@ struct GradientCheckTests {
         let double = MultiHeadSelfAttention<Double>(features: 8, heads: 2, isCausal: isCausal, using: &generator)
         let float = MultiHeadSelfAttention<Float>(features: 8, heads: 2, isCausal: isCausal, using: &generator)
         let x = input()
-        let check = worstGradientError(
+        let check = GradientCheck.worstError(
             of: double, input: x, forward: { double.forward($0, sequenceLength: 3) }, backward: double.backward)
         #expect(check.error <= 1e-6, "worst: \(check.key)")
-        let deviation = worstFloatDeviation(
+        let deviation = GradientCheck.worstFloatDeviation(
             double: double, float: float, input: x,
             forwardDouble: { double.forward($0, sequenceLength: 3) }, backwardDouble: double.backward,
             forwardFloat: { float.forward($0, sequenceLength: 3) }, backwardFloat: float.backward)
@@ -94,10 +94,10 @@ struct GradientCheckTests {
             }
         }
         let x = input()
-        let check = worstGradientError(
+        let check = GradientCheck.worstError(
             of: double, input: x, forward: { double.forward($0, sequenceLength: 3) }, backward: double.backward)
         #expect(check.error <= 1e-6, "worst: \(check.key)")
-        let deviation = worstFloatDeviation(
+        let deviation = GradientCheck.worstFloatDeviation(
             double: double, float: float, input: x,
             forwardDouble: { double.forward($0, sequenceLength: 3) }, backwardDouble: double.backward,
             forwardFloat: { float.forward($0, sequenceLength: 3) }, backwardFloat: float.backward)

@@ -44,9 +44,9 @@ struct LossTests {
         let y = Matrix<Double>.randomNormal(rows: 4, columns: 5, using: &generator)
         let t = Matrix<Double>.randomNormal(rows: 4, columns: 5, using: &generator)
         let mse = numericalGradient(y) { meanSquaredError($0, t).loss }
-        #expect(relativeError(meanSquaredError(y, t).gradient, mse) <= 1e-6)
+        #expect(GradientCheck.relativeError(meanSquaredError(y, t).gradient, mse) <= 1e-6)
         let classes = [0, 4, 2, 2]
         let ce = numericalGradient(y) { softmaxCrossEntropy(logits: $0, classes: classes).loss }
-        #expect(relativeError(softmaxCrossEntropy(logits: y, classes: classes).gradient, ce) <= 1e-6)
+        #expect(GradientCheck.relativeError(softmaxCrossEntropy(logits: y, classes: classes).gradient, ce) <= 1e-6)
     }
 }

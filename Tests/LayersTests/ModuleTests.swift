@@ -34,8 +34,13 @@ struct ModuleTests {
         checkPathsAndCounts(Double.self)
     }
 
-    @Test func freezingReleasesGradients() {
+    @Test func gradientsAreAllocatedByTheFirstBackwardAndReleasedByFreezing() {
         let model = makeStack(Float.self)
+        #expect(model.namedParameters().allSatisfy { $0.parameter.gradient == nil })
+        var generator = SeededGenerator(seed: 4)
+        let x = Matrix<Float>.randomNormal(rows: 8, columns: 16, using: &generator)
+        _ = model.backward(model.forward(x, sequenceLength: 4))
+        #expect(model.namedParameters().allSatisfy { $0.parameter.gradient != nil })
         model.setTrainable(false)
         #expect(model.trainableParameterCount == 0)
         #expect(model.namedParameters().allSatisfy { $0.parameter.gradient == nil })
@@ -49,7 +54,7 @@ struct ModuleTests {
         model.setTrainable(false)
         var generator = SeededGenerator(seed: 4)
         let x = Matrix<Double>.randomNormal(rows: 8, columns: 16, using: &generator)
-        let check = worstGradientError(
+        let check = GradientCheck.worstError(
             of: model, input: x, forward: { model.forward($0, sequenceLength: 4) }, backward: model.backward)
         #expect(check.error <= 1e-6)
     }

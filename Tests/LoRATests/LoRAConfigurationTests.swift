@@ -126,9 +126,10 @@ struct LoRAConfigurationTests {
     }
 
     @Test func unappliedKeysWarn() throws {
-        let url = try temporaryFile(#"{"r": 4, "target_modules": "all-linear", "use_dora": true, "init_lora_weights": "olora"}"#)
+        let url = try temporaryFile(#"{"r": 4, "target_modules": "all-linear", "use_dora": true, "init_lora_weights": "olora", "lora_alhpa": 32}"#)
         let (config, warnings) = try LoRAConfiguration.read(from: url)
         #expect(config.targetModules == .allLinear && config.initialization == .other("olora"))
-        #expect(warnings.count == 1 && warnings[0].contains("use_dora"))
+        #expect(warnings.count == 2 && warnings[0].contains("use_dora") && warnings[1].contains("\"lora_alhpa\""))
+        #expect(config.otherKeys["lora_alhpa"] == .number(32))
     }
 }

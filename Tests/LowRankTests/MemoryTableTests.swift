@@ -42,5 +42,8 @@ import Testing
         #expect(throws: ParameterTableError.notPositive(name: "adapted matrix dimension", value: 0)) {
             try MemoryEstimate(billions: 1, rank: 8, adaptedFraction: 0.1, assumptions: MemoryAssumptions(adaptedMatrixDimension: 0))
         }
+        #expect(throws: ParameterTableError.tooLarge(model: "1e+300 billion parameters")) {
+            try MemoryEstimate(billions: 1e300, rank: 8, adaptedFraction: 0.1, assumptions: a)
+        }
     }
 }

@@ -48,3 +48,14 @@ import Testing
         #expect("\(ParameterTableError.unknownTarget("qq"))".contains("q, k, v, o, up, down, gate"))
     }
 }
+
+@Test func parameterCountsThatOverflowThrow() {
+    let huge = TransformerShape(id: "custom", name: "huge", dModel: 100_000_000, layers: 100_000_000, ffn: nil)
+    #expect(throws: ParameterTableError.tooLarge(model: "huge")) {
+        _ = try LoRAParameterRow(model: huge, rank: 8)
+    }
+    let wide = TransformerShape(id: "custom", name: "wide", dModel: 3_037_000_500, layers: 1, ffn: nil)
+    #expect(throws: ParameterTableError.tooLarge(model: "wide")) {
+        _ = try LoRAParameterRow(model: wide, rank: 8)
+    }
+}

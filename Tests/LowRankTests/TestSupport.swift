@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import LinearAlgebra
+import TensorFormats
 
 /// Test tolerances for each precision.
 protocol Tolerances { static var loose: Self { get } }
@@ -21,20 +22,17 @@ func decayingMatrix<T: MatrixScalar>(
     return (scaled * v.transposed).converted(to: T.self)
 }
 
-/// One matrix of `Fixtures/svd_reference.json`, written by `scripts/fixtures/make_svd_fixtures.py`.
+/// One matrix of `Fixtures/svd_reference.json`, written by `scripts/fixtures/make_svd_fixtures.py`:
+/// the `.npy` file and numpy's singular values and per-rank relative errors.
 struct SVDFixture: Decodable {
     let name: String
     let file: String
-    let dtype: String
-    let rows: Int
-    let columns: Int
-    let elements: [Double]
     let singularValues: [Double]
     let ranks: [Int]
     let relativeErrors: [Double]
 
     enum CodingKeys: String, CodingKey {
-        case name, file, dtype, rows, columns, elements, ranks
+        case name, file, ranks
         case singularValues = "singular_values"
         case relativeErrors = "relative_errors"
     }
@@ -44,8 +42,12 @@ struct SVDFixture: Decodable {
         return try JSONDecoder().decode([SVDFixture].self, from: Data(contentsOf: url))
     }
 
-    func matrix<T: MatrixScalar>(_: T.Type) -> Matrix<T> {
-        Matrix(rows: rows, columns: columns, elements: elements.map { T($0) })
+    /// The `.npy` file numpy wrote.
+    var url: URL { Bundle.module.resourceURL!.appendingPathComponent("Fixtures").appendingPathComponent(file) }
+
+    /// The matrix, read by TensorFormats' `.npy` reader (C or Fortran order, float32 or float64).
+    func matrix<T: MatrixScalar>(_: T.Type) throws -> Matrix<T> {
+        try NPY.read(url, as: T.self)
     }
 }
 

@@ -57,6 +57,14 @@ struct AdamTests {
         optimizer.step()
         #expect(abs(a.value[0, 0] - 0.99) < 1e-7 && abs(b.value[0, 0] - 0.84) < 1e-7)
         #expect(frozen.value[0, 0] == 5)
+        // A group's own weight decay overrides the optimizer's: θ·(1 − ηλ) − η = 1·(1 − 0.1·0.5) − 0.1.
+        let decayed = Parameter(Matrix<Double>([[1]]))
+        let withDecay = Adam.adamW(
+            groups: [ParameterGroup(name: "d", parameters: [decayed], learningRate: 0.1, weightDecay: 0.5)],
+            epsilon: 0, weightDecay: 0)
+        decayed.modifyGradient { $0 = Matrix([[1]]) }
+        withDecay.step()
+        #expect(abs(decayed.value[0, 0] - 0.85) < 1e-12)
     }
 
     @Test func clippingByGlobalNorm() {

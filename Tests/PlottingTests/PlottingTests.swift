@@ -53,6 +53,10 @@ struct PlottingTests {
         #expect(axis.low == 0 && axis.high == 1)
         #expect(axis.ticks.count == 6 && axis.ticks.last == 1)
         #expect(Axis.niceStep(0.3) == 0.5 && Axis.niceStep(7) == 10 && Axis.niceStep(0.011) == 0.02)
+        let close = Axis(covering: [1.8643, 1.8647], scale: .linear)
+        let labels = close.tickLabels.map(\.label)
+        #expect(Set(labels).count == labels.count, "close ticks print differently: \(labels)")
+        #expect(Axis(covering: [0, 150_000], scale: .linear).tickLabels.last?.label == "150000")
         let flat = Axis(covering: [3, 3], scale: .linear)
         #expect(flat.low < 3 && flat.high > 3)
     }

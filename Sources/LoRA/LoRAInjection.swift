@@ -1,0 +1,97 @@
+import Layers
+import LinearAlgebra
+
+/// Why a configuration could not be applied to a model.
+public enum LoRAInjectionError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// The configuration itself is invalid.
+    case invalidConfiguration(LoRAConfigurationError)
+    /// No linear module's path matched `target_modules`; `linearModules` lists the candidates.
+    case noTargetMatched(targets: String, linearModules: [String])
+    /// The adapter of `module` could not be initialised.
+    case initialization(module: String, LoRAInitializationError)
+
+    public var description: String {
+        switch self {
+        case let .invalidConfiguration(error):
+            "\(error)"
+        case let .noTargetMatched(targets, modules):
+            "LoRA configuration: \"target_modules\" \(targets) matches no linear module; the model has "
+                + (modules.isEmpty ? "none" : modules.joined(separator: ", "))
+        case let .initialization(module, error):
+            "LoRA adapter for \(module): \(error)"
+        }
+    }
+}
+
+/// What ``Module/injectLoRA(_:using:)`` did.
+public struct LoRAInjectionReport: Sendable, Equatable {
+    /// Paths of the wrapped modules, in model order, with their ranks and scalings.
+    public var wrapped: [(path: String, rank: Int, scale: Double)]
+    /// Scalars that now train: the adapters, plus biases when the bias mode says so.
+    public var trainableParameters: Int
+    /// All scalars of the model (adapters included).
+    public var totalParameters: Int
+
+    public static func == (lhs: Self, rhs: Self) -> Bool {
+        lhs.wrapped.map(\.path) == rhs.wrapped.map(\.path) && lhs.wrapped.map(\.rank) == rhs.wrapped.map(\.rank)
+            && lhs.wrapped.map(\.scale) == rhs.wrapped.map(\.scale)
+            && lhs.trainableParameters == rhs.trainableParameters && lhs.totalParameters == rhs.totalParameters
+    }
+}
+
+extension Module {
+    /// Applies `configuration` as PEFT's `get_peft_model` does: every ``Linear`` whose path
+    /// matches ``LoRAConfiguration/targets(_:)`` is replaced by a ``LoRALinear`` with the rank
+    /// and scaling of its path (rank and alpha patterns, rsLoRA) and the configured
+    /// initialisation and dropout; everything else is frozen. Bias mode `lora_only` makes the
+    /// wrapped layers' biases trainable, `all` every parameter whose name ends in `bias`.
+    ///
+    /// Throws when the configuration is invalid, nothing matches, or an initialisation fails
+    /// (the model is unchanged then, except after a failure in a later module).
+    @discardableResult
+    public func injectLoRA(
+        _ configuration: LoRAConfiguration, using generator: inout some RandomNumberGenerator
+    ) throws(LoRAInjectionError) -> LoRAInjectionReport {
+        do { try configuration.validate() } catch { throw .invalidConfiguration(error) }
+        var candidates: [(container: any LinearLayerContainer<Scalar>, name: String, path: String, linear: Linear<Scalar>)] = []
+        for (path, module) in namedModules() {
+            guard let container = module as? any LinearLayerContainer<Scalar> else { continue }
+            for (name, child) in container.children {
+                guard let linear = child as? Linear<Scalar> else { continue }
+                candidates.append((container, name, path.isEmpty ? name : path + "." + name, linear))
+            }
+        }
+        let matches = candidates.filter { configuration.targets($0.path) }
+        guard !matches.isEmpty else {
+            throw .noTargetMatched(targets: "\(configuration.targetModules)", linearModules: candidates.map(\.path))
+        }
+        setTrainable(false)
+        var wrapped: [(path: String, rank: Int, scale: Double)] = []
+        for (container, name, path, linear) in matches {
+            let rank = configuration.rank(forModule: path)
+            let scale = configuration.scaling(forModule: path)
+            let weights: LoRAWeights<Scalar>
+            do {
+                weights = try configuration.initialization.makeWeights(
+                    base: linear.weight.value, rank: rank, scale: Scalar(scale), using: &generator)
+            } catch {
+                throw .initialization(module: path, error)
+            }
+            let layer = LoRALinear(
+                weights: weights, bias: linear.bias, trainBias: configuration.bias != .none,
+                dropout: Scalar(configuration.dropout), dropoutSeed: generator.next())
+            container.replaceLinearLayer(named: name, with: layer)
+            wrapped.append((path, rank, scale))
+        }
+        if configuration.bias == .all {
+            for (path, parameter) in namedParameters() where path.hasSuffix("bias") { parameter.isTrainable = true }
+        }
+        return LoRAInjectionReport(
+            wrapped: wrapped, trainableParameters: trainableParameterCount, totalParameters: parameterCount)
+    }
+
+    /// Every ``LoRALinear`` in the model with its path, in model order.
+    public func loraLayers() -> [(path: String, layer: LoRALinear<Scalar>)] {
+        namedModules().compactMap { path, module in (module as? LoRALinear<Scalar>).map { (path, $0) } }
+    }
+}

@@ -1,0 +1,107 @@
+import Foundation
+import LinearAlgebra
+import LoRA
+import TensorFormats
+import Testing
+
+/// `lora inspect`, `merge` and `extract` run as processes: one-line errors, exit status, no output left behind.
+@Suite("lora inspect, merge, extract (processes)")
+struct FileCommandsTests {
+    /// The `lora` executable next to the test bundle in the build directory.
+    private static let lora = Bundle.main.executableURL!.deletingLastPathComponent().appendingPathComponent("lora")
+
+    private struct Run {
+        let status: Int32
+        let standardOutput: String
+        let standardError: String
+    }
+
+    private func run(_ arguments: [String]) throws -> Run {
+        let process = Process()
+        process.executableURL = Self.lora
+        process.arguments = arguments
+        let output = Pipe(), error = Pipe()
+        process.standardOutput = output
+        process.standardError = error
+        try process.run()
+        let outData = output.fileHandleForReading.readDataToEndOfFile()
+        let errorData = error.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Run(status: process.terminationStatus, standardOutput: String(decoding: outData, as: UTF8.self),
+                   standardError: String(decoding: errorData, as: UTF8.self))
+    }
+
+    /// A base model with `layer.proj.weight` (6×5, F32) and `norm.weight`, and an r = 2 adapter for it.
+    private func workspace() throws -> URL {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("FileCommandsTests-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        var generator = SeededGenerator(seed: 61)
+        var base = SafetensorsWriter()
+        base.add("layer.proj.weight", Matrix<Float>.randomNormal(rows: 6, columns: 5, using: &generator), as: .float32)
+        base.add("norm.weight", Matrix<Float>(rows: 5, columns: 1, repeating: 1), as: .float32, shape: [5])
+        try base.write(to: directory.appendingPathComponent("base.safetensors"))
+        let adapter = PEFTAdapter(
+            configuration: LoRAConfiguration(rank: 2, alpha: 4, targetModules: .names(["proj"])),
+            modules: ["layer.proj": PEFTAdapter<Float>.Factors(a: .randomNormal(rows: 2, columns: 5, using: &generator), b: .randomNormal(rows: 6, columns: 2, using: &generator))])
+        try adapter.write(to: directory.appendingPathComponent("adapter"))
+        return directory
+    }
+
+    private func writeSafetensors(header: String, dataSize: Int, to url: URL) throws {
+        var json = Data(header.utf8)
+        json.append(contentsOf: [UInt8](repeating: 0x20, count: (8 - json.count % 8) % 8))
+        var data = Data()
+        withUnsafeBytes(of: UInt64(json.count).littleEndian) { data.append(contentsOf: $0) }
+        try (data + json + Data(count: dataSize)).write(to: url)
+    }
+
+    @Test("merge, extract and inspect succeed and print their tables")
+    func successfulRuns() throws {
+        let directory = try workspace()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = { (name: String) in directory.appendingPathComponent(name).path }
+        let merge = try run(["merge", "--base", path("base.safetensors"), "--adapter", path("adapter"), "--out", path("merged.safetensors")])
+        #expect(merge.status == 0, "\(merge.standardError)")
+        #expect(merge.standardOutput.contains("| layer.proj.weight | F32 | [6, 5] |"))
+        let extract = try run(["extract", "--base", path("base.safetensors"), "--tuned", path("merged.safetensors"), "--rank", "2", "--out", path("extracted")])
+        #expect(extract.status == 0, "\(extract.standardError)")
+        #expect(extract.standardOutput.contains("total adapter parameters: 22"))
+        let inspect = try run(["inspect", path("extracted")])
+        #expect(inspect.status == 0 && inspect.standardOutput.contains("| layer.proj | 2 | 2 | 1 | 2×5 | 6×2 | 22 |"), "\(inspect.standardOutput)")
+    }
+
+    @Test("every malformed input: exit ≠ 0, one line on stderr naming the file, no output file")
+    func malformedInputs() throws {
+        let directory = try workspace()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let base = try Data(contentsOf: directory.appendingPathComponent("base.safetensors"))
+        let cases: [(String, (URL) throws -> Void)] = [
+            ("truncated", { try base.prefix(40).write(to: $0) }),
+            ("length-past-end", { try (Data([0xFF, 0xFF, 0, 0, 0, 0, 0, 0]) + Data("{}".utf8)).write(to: $0) }),
+            ("malformed-json", { try writeSafetensors(header: "{\"a\": [", dataSize: 0, to: $0) }),
+            ("overlapping", { try writeSafetensors(header: #"{"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}, "b": {"dtype": "F32", "shape": [2], "data_offsets": [4, 12]}}"#, dataSize: 12, to: $0) }),
+            ("out-of-range", { try writeSafetensors(header: #"{"a": {"dtype": "F32", "shape": [4], "data_offsets": [0, 16]}}"#, dataSize: 8, to: $0) }),
+            ("unknown-dtype", { try writeSafetensors(header: #"{"a": {"dtype": "Q4", "shape": [2], "data_offsets": [0, 8]}}"#, dataSize: 8, to: $0) }),
+            ("shape-overflow", { try writeSafetensors(header: #"{"a": {"dtype": "F32", "shape": [4611686018427387904, 4], "data_offsets": [0, 8]}}"#, dataSize: 8, to: $0) }),
+            ("shape-mismatch", { try writeSafetensors(header: #"{"layer.proj.weight": {"dtype": "F32", "shape": [5, 6], "data_offsets": [0, 120]}}"#, dataSize: 120, to: $0) }),
+            ("missing-key", { try writeSafetensors(header: #"{"other.weight": {"dtype": "F32", "shape": [6, 5], "data_offsets": [0, 120]}}"#, dataSize: 120, to: $0) }),
+        ]
+        for (name, make) in cases {
+            let input = directory.appendingPathComponent("\(name).safetensors")
+            try make(input)
+            let output = directory.appendingPathComponent("out-\(name).safetensors")
+            let result = try run(["merge", "--base", input.path, "--adapter", directory.appendingPathComponent("adapter").path, "--out", output.path])
+            #expect(result.status != 0, "\(name)")
+            let lines = result.standardError.split(separator: "\n")
+            #expect(lines.count == 1 && lines[0].hasPrefix("Error: \(input.path)"), "\(name): \(result.standardError)")
+            #expect(!FileManager.default.fileExists(atPath: output.path), "\(name)")
+        }
+        let extracted = directory.appendingPathComponent("nothing")
+        let same = directory.appendingPathComponent("base.safetensors").path
+        let extract = try run(["extract", "--base", same, "--tuned", same, "--energy", "0.9", "--out", extracted.path])
+        #expect(extract.status != 0 && extract.standardError.contains("no 2-D weight differs"))
+        #expect(!FileManager.default.fileExists(atPath: extracted.path))
+        let flags = try run(["extract", "--base", same, "--tuned", same, "--rank", "0", "--out", extracted.path])
+        #expect(flags.status != 0 && flags.standardError.hasPrefix("Error: --rank must be at least 1"))
+    }
+}

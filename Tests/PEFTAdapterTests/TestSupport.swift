@@ -1,0 +1,46 @@
+import Foundation
+import LinearAlgebra
+import LoRA
+import TensorFormats
+import Testing
+
+/// The committed PEFT fixture `name` (written by scripts/fixtures/make_peft_fixtures.py).
+func peftFixture(_ name: String) -> URL {
+    Bundle.module.url(forResource: "Fixtures", withExtension: nil)!.appendingPathComponent("peft").appendingPathComponent(name)
+}
+
+/// A fresh empty directory; the caller removes it.
+func temporaryDirectory() throws -> URL {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("PEFTAdapterTests-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    return url
+}
+
+/// The `PEFTAdapterError` that `body` throws, recording an issue when it throws another or none.
+func thrownAdapterError<R>(_ body: () throws -> R) -> PEFTAdapterError? {
+    do {
+        _ = try body()
+        Issue.record("expected a PEFTAdapterError")
+    } catch let error as PEFTAdapterError {
+        return error
+    } catch {
+        Issue.record("expected a PEFTAdapterError, got \(error)")
+    }
+    return nil
+}
+
+/// A safetensors file image holding `tensors` (name → matrix) as `dtype`.
+func safetensorsFile<T: MatrixScalar>(_ tensors: [String: Matrix<T>], dtype: TensorDType, path: String) throws -> SafetensorsFile {
+    var writer = SafetensorsWriter()
+    for (name, matrix) in tensors { writer.add(name, matrix, as: dtype) }
+    return try SafetensorsFile(data: writer.encoded(), path: path)
+}
+
+/// Naive `W + s·B·A` with a triple loop in `Double`.
+func naiveMerge(_ w: Matrix<Double>, _ b: Matrix<Double>, _ a: Matrix<Double>, scale: Double) -> Matrix<Double> {
+    Matrix(rows: w.rows, columns: w.columns) { i, j in
+        var sum = 0.0
+        for p in 0..<a.rows { sum += b[i, p] * a[p, j] }
+        return w[i, j] + scale * sum
+    }
+}
