@@ -45,28 +45,27 @@ public struct LoRABenchmark: Sendable {
     }
 
     /// Measures every case with `threads` BLAS threads (nil: the current count), calling
-    /// `progress` after each. Base weights are generated once per layer shape.
+    /// `progress` after each. Base weights are generated once per run of cases with the same layer shape.
     public func run(
         _ cases: [LoRABenchmarkCase], threads: Int? = nil,
         progress: (LoRABenchmarkResult) -> Void = { _ in }
     ) -> LoRABenchmarkReport {
-        BLAS.withThreadCount(threads ?? BLAS.threadCount) {
-            var bases: [[Int]: Matrix<Float>] = [:]
+        let threadCount = threads ?? BLAS.threadCount
+        return BLAS.withThreadCount(threadCount) {
+            var base = Matrix<Float>.zeros(0, 0)  // one layer's W at a time, reused by its cases
             var results: [LoRABenchmarkResult] = []
             for testCase in cases {
-                let shape = [testCase.outFeatures, testCase.inFeatures]
-                if bases[shape] == nil {
-                    bases = [:]  // keep at most one large base alive
+                if base.rows != testCase.outFeatures || base.columns != testCase.inFeatures {
                     var generator = SeededGenerator(seed: UInt64(testCase.outFeatures * 10_007 + testCase.inFeatures))
-                    bases[shape] = .kaimingUniform(rows: testCase.outFeatures, columns: testCase.inFeatures, using: &generator)
+                    base = .kaimingUniform(rows: testCase.outFeatures, columns: testCase.inFeatures, using: &generator)
                 }
-                let result = measure(testCase, base: bases[shape]!)
+                let result = measure(testCase, base: base)
                 results.append(result)
                 progress(result)
             }
             let largest = zip(cases, results).max { $0.0.mergedFLOPs < $1.0.mergedFLOPs }
             return LoRABenchmarkReport(
-                threads: BLAS.threadCount, blasConfiguration: BLAS.configuration,
+                threads: threadCount, blasConfiguration: BLAS.configuration,
                 rawSGEMMGFLOPS: largest.map { $0.0.mergedFLOPs / $0.1.rawMilliseconds / 1e6 } ?? 0,
                 cases: results)
         }

@@ -100,17 +100,6 @@ struct LoRAWeightsForwardTests {
         checkSwap(Float.self)
         checkSwap(Double.self)
     }
-
-    @Test func forwardLeavesBLASThreadCountUnchanged() {
-        var generator = SeededGenerator(seed: 9)
-        let weights = LoRAWeights<Float>(
-            base: .randomNormal(rows: 8, columns: 6, using: &generator),
-            a: .randomNormal(rows: 2, columns: 6, using: &generator),
-            b: .randomNormal(rows: 8, columns: 2, using: &generator), scale: 1)
-        let before = BLAS.threadCount
-        _ = weights.forward(.randomNormal(rows: 3, columns: 6, using: &generator))
-        #expect(BLAS.threadCount == before)
-    }
 }
 
 extension Matrix {
