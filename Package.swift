@@ -42,15 +42,16 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        .target(name: "CommandTestSupport", path: "Tests/CommandTestSupport"),
         .testTarget(name: "LinearAlgebraTests", dependencies: ["LinearAlgebra"]),
         .testTarget(name: "LoRATests", dependencies: ["LoRA", "Layers", "Optimizers"]),
         .testTarget(name: "LoRABenchTests", dependencies: ["LoRABench"]),
         .testTarget(name: "PlottingTests", dependencies: ["Plotting"]),
         .testTarget(name: "TensorFormatsTests", dependencies: ["TensorFormats"], resources: [.copy("Fixtures")]),
         .testTarget(name: "PEFTAdapterTests", dependencies: ["LoRA", "TensorFormats"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "FileCommandsTests", dependencies: ["LoRA", "TensorFormats", "LoRATool"]),
+        .testTarget(name: "FileCommandsTests", dependencies: ["LoRA", "TensorFormats", "LoRATool", "CommandTestSupport"]),
         .testTarget(
-            name: "LowRankTests", dependencies: ["LowRank", "TensorFormats", "LoRATool"], resources: [.copy("Fixtures")]),
+            name: "LowRankTests", dependencies: ["LowRank", "TensorFormats", "LoRATool", "CommandTestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "LayersTests", dependencies: ["Layers"]),
         .testTarget(name: "OptimizersTests", dependencies: ["Optimizers"]),
         .executableTarget(

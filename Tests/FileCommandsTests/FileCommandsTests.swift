@@ -1,3 +1,4 @@
+import CommandTestSupport
 import Foundation
 import LinearAlgebra
 import LoRA
@@ -7,30 +8,6 @@ import Testing
 /// `lora inspect`, `merge` and `extract` run as processes: one-line errors, exit status, no output left behind.
 @Suite("lora inspect, merge, extract (processes)")
 struct FileCommandsTests {
-    /// The `lora` executable next to the test bundle in the build directory.
-    private static let lora = Bundle.main.executableURL!.deletingLastPathComponent().appendingPathComponent("lora")
-
-    private struct Run {
-        let status: Int32
-        let standardOutput: String
-        let standardError: String
-    }
-
-    private func run(_ arguments: [String]) throws -> Run {
-        let process = Process()
-        process.executableURL = Self.lora
-        process.arguments = arguments
-        let output = Pipe(), error = Pipe()
-        process.standardOutput = output
-        process.standardError = error
-        try process.run()
-        let outData = output.fileHandleForReading.readDataToEndOfFile()
-        let errorData = error.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Run(status: process.terminationStatus, standardOutput: String(decoding: outData, as: UTF8.self),
-                   standardError: String(decoding: errorData, as: UTF8.self))
-    }
-
     /// A base model with `layer.proj.weight` (6×5, F32) and `norm.weight`, and an r = 2 adapter for it.
     private func workspace() throws -> URL {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("FileCommandsTests-\(UUID().uuidString)")
@@ -60,13 +37,13 @@ struct FileCommandsTests {
         let directory = try workspace()
         defer { try? FileManager.default.removeItem(at: directory) }
         let path = { (name: String) in directory.appendingPathComponent(name).path }
-        let merge = try run(["merge", "--base", path("base.safetensors"), "--adapter", path("adapter"), "--out", path("merged.safetensors")])
+        let merge = try runLora(["merge", "--base", path("base.safetensors"), "--adapter", path("adapter"), "--out", path("merged.safetensors")])
         #expect(merge.status == 0, "\(merge.standardError)")
         #expect(merge.standardOutput.contains("| layer.proj.weight | F32 | [6, 5] |"))
-        let extract = try run(["extract", "--base", path("base.safetensors"), "--tuned", path("merged.safetensors"), "--rank", "2", "--out", path("extracted")])
+        let extract = try runLora(["extract", "--base", path("base.safetensors"), "--tuned", path("merged.safetensors"), "--rank", "2", "--out", path("extracted")])
         #expect(extract.status == 0, "\(extract.standardError)")
         #expect(extract.standardOutput.contains("total adapter parameters: 22"))
-        let inspect = try run(["inspect", path("extracted")])
+        let inspect = try runLora(["inspect", path("extracted")])
         #expect(inspect.status == 0 && inspect.standardOutput.contains("| layer.proj | 2 | 2 | 1 | 2×5 | 6×2 | 22 |"), "\(inspect.standardOutput)")
     }
 
@@ -90,7 +67,7 @@ struct FileCommandsTests {
             let input = directory.appendingPathComponent("\(name).safetensors")
             try make(input)
             let output = directory.appendingPathComponent("out-\(name).safetensors")
-            let result = try run(["merge", "--base", input.path, "--adapter", directory.appendingPathComponent("adapter").path, "--out", output.path])
+            let result = try runLora(["merge", "--base", input.path, "--adapter", directory.appendingPathComponent("adapter").path, "--out", output.path])
             #expect(result.status != 0, "\(name)")
             let lines = result.standardError.split(separator: "\n")
             #expect(lines.count == 1 && lines[0].hasPrefix("Error: \(input.path)"), "\(name): \(result.standardError)")
@@ -98,10 +75,10 @@ struct FileCommandsTests {
         }
         let extracted = directory.appendingPathComponent("nothing")
         let same = directory.appendingPathComponent("base.safetensors").path
-        let extract = try run(["extract", "--base", same, "--tuned", same, "--energy", "0.9", "--out", extracted.path])
+        let extract = try runLora(["extract", "--base", same, "--tuned", same, "--energy", "0.9", "--out", extracted.path])
         #expect(extract.status != 0 && extract.standardError.contains("no 2-D weight differs"))
         #expect(!FileManager.default.fileExists(atPath: extracted.path))
-        let flags = try run(["extract", "--base", same, "--tuned", same, "--rank", "0", "--out", extracted.path])
+        let flags = try runLora(["extract", "--base", same, "--tuned", same, "--rank", "0", "--out", extracted.path])
         #expect(flags.status != 0 && flags.standardError.hasPrefix("Error: --rank must be at least 1"))
     }
 }

@@ -1,3 +1,4 @@
+import CommandTestSupport
 import Foundation
 import LinearAlgebra
 import TensorFormats
@@ -5,30 +6,6 @@ import Testing
 
 /// `lora svd-table` (on .npy and safetensors sources), `lora params` and `lora memory` run as processes.
 @Suite struct TableCommandTests {
-    /// The `lora` executable next to the test bundle in the build directory.
-    private static let lora = Bundle.main.executableURL!.deletingLastPathComponent().appendingPathComponent("lora")
-
-    private struct Run {
-        let status: Int32
-        let standardOutput: String
-        let standardError: String
-    }
-
-    private func lora(_ arguments: [String]) throws -> Run {
-        let process = Process()
-        process.executableURL = Self.lora
-        process.arguments = arguments
-        let output = Pipe(), error = Pipe()
-        process.standardOutput = output
-        process.standardError = error
-        try process.run()
-        let outData = output.fileHandleForReading.readDataToEndOfFile()
-        let errorData = error.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Run(status: process.terminationStatus, standardOutput: String(decoding: outData, as: UTF8.self),
-                   standardError: String(decoding: errorData, as: UTF8.self))
-    }
-
     private struct TableJSON: Decodable {
         struct Row: Decodable {
             let rank: Int
@@ -43,7 +20,7 @@ import Testing
     /// `relative_error` equals `tail_bound` to 1e-10 (Double), for C and Fortran, float32 and float64 files.
     @Test func npyAgreesWithNumpy() throws {
         for fixture in try SVDFixture.all() {
-            let run = try lora(["svd-table", "--npy", fixture.url.path, "--format", "json",
+            let run = try runLora(["svd-table", "--npy", fixture.url.path, "--format", "json",
                                 "--ranks", fixture.ranks.map(String.init).joined(separator: ",")])
             #expect(run.status == 0, "\(fixture.name): \(run.standardError)")
             let table = try JSONDecoder().decode(TableJSON.self, from: Data(run.standardOutput.utf8))
@@ -67,7 +44,7 @@ import Testing
         writer.add("layer.weight", m, as: .float32)
         let url = directory.appendingPathComponent("m.safetensors")
         try writer.write(to: url)
-        let run = try lora(["svd-table", "--safetensors", url.path, "--tensor", "layer.weight", "--ranks", "2,8", "--format", "json"])
+        let run = try runLora(["svd-table", "--safetensors", url.path, "--tensor", "layer.weight", "--ranks", "2,8", "--format", "json"])
         #expect(run.status == 0, "\(run.standardError)")
         let table = try JSONDecoder().decode(TableJSON.self, from: Data(run.standardOutput.utf8))
         let expected = try m.converted(to: Double.self).singularValues()
@@ -128,20 +105,20 @@ import Testing
             (["--gaussian", "8x8", "--ranks", "2", "--plot", file("no-such-dir/x.svg").path], "cannot write the plot"),
         ]
         for (arguments, expected) in cases {
-            let run = try lora(["svd-table"] + arguments)
+            let run = try runLora(["svd-table"] + arguments)
             let firstLine = run.standardError.split(separator: "\n").first.map(String.init) ?? ""
             #expect(run.status != 0, "\(arguments)")
             #expect(firstLine.contains(expected), "\(arguments): \(run.standardError)")
             #expect(run.standardOutput.isEmpty, "\(arguments): \(run.standardOutput)")
         }
         // Typed errors from files are exactly one line.
-        #expect(try lora(["svd-table", "--npy", file("cube.npy").path]).standardError.split(separator: "\n").count == 1)
-        #expect(try lora(["svd-table", "--npy", file("short.npy").path]).standardError.split(separator: "\n").count == 1)
+        #expect(try runLora(["svd-table", "--npy", file("cube.npy").path]).standardError.split(separator: "\n").count == 1)
+        #expect(try runLora(["svd-table", "--npy", file("short.npy").path]).standardError.split(separator: "\n").count == 1)
     }
 
     /// `lora params --format json`: seed 000's formulas exactly, with the field names.
     @Test func paramsJSON() throws {
-        let run = try lora(["params", "--model", "gpt3-175b", "--d-model", "12288", "--layers", "1", "--targets", "q",
+        let run = try runLora(["params", "--model", "gpt3-175b", "--d-model", "12288", "--layers", "1", "--targets", "q",
                             "--name", "one matrix", "--format", "json"])
         #expect(run.status == 0, "\(run.standardError)")
         let object = try #require(JSONSerialization.jsonObject(with: Data(run.standardOutput.utf8)) as? [String: [[String: Any]]])
@@ -149,13 +126,13 @@ import Testing
         #expect(Set(rows[0].keys) == ["model", "d_model", "layers", "rank", "full_parameters", "lora_parameters", "ratio"])
         #expect(rows[0]["lora_parameters"] as? Int == 196_608 * 96)  // --targets q applies to every row
         #expect(rows[1]["model"] as? String == "one matrix" && rows[1]["lora_parameters"] as? Int == 196_608)
-        let seed = try lora(["params", "--format", "csv"])
+        let seed = try runLora(["params", "--format", "csv"])
         #expect(seed.standardOutput.contains("GPT-2 Small,768,12,8,28311552,589824,"))
     }
 
     /// `lora memory --format json`: seed 003 exercise 3's keys, GB values and the assumptions.
     @Test func memoryJSON() throws {
-        let run = try lora(["memory", "--billions", "7", "--format", "json"])
+        let run = try runLora(["memory", "--billions", "7", "--format", "json"])
         #expect(run.status == 0, "\(run.standardError)")
         let object = try #require(JSONSerialization.jsonObject(with: Data(run.standardOutput.utf8)) as? [String: Any])
         let row = try #require((object["rows"] as? [[String: Any]])?.first)
@@ -165,7 +142,7 @@ import Testing
         }
         #expect(row["full_ft_total"] as? Double == 112)
         #expect((object["assumptions"] as? [[String: Any]])?.first?["optimizer_states_per_parameter"] as? Int == 2)
-        let markdown = try lora(["memory", "--billions", "7"])
+        let markdown = try runLora(["memory", "--billions", "7"])
         #expect(markdown.standardOutput.contains("Assumptions:"))
     }
 
@@ -180,7 +157,7 @@ import Testing
             (["memory", "--billions=-1"], "billions of parameters must be positive"),
         ]
         for (arguments, expected) in cases {
-            let run = try lora(arguments)
+            let run = try runLora(arguments)
             #expect(run.status != 0, "\(arguments)")
             #expect(run.standardError.split(separator: "\n").first?.contains(expected) == true, "\(arguments): \(run.standardError)")
             #expect(run.standardOutput.isEmpty, "\(arguments)")
