@@ -32,23 +32,42 @@ extension Matrix {
     public static func gemv(
         _ a: Matrix, _ x: [Scalar], transpose: Transpose = .none, alpha: Scalar = 1, beta: Scalar = 0, into y: inout [Scalar]
     ) {
+        x.withUnsafeBufferPointer { px in
+            y.withUnsafeMutableBufferPointer { py in
+                gemv(a, px, transpose: transpose, alpha: alpha, beta: beta, into: py)
+            }
+        }
+    }
+
+    /// `y = α·op(A)·x + β·y` for vectors held as matrices (`1×n` or `n×1`, any shape of the right
+    /// count), with `op(A): m×n`: the one-token path of a layer, with no allocation.
+    public static func gemv(
+        _ a: Matrix, _ x: Matrix, transpose: Transpose = .none, alpha: Scalar = 1, beta: Scalar = 0, into y: inout Matrix
+    ) {
+        x.withUnsafeBufferPointer { px in
+            y.withUnsafeMutableBufferPointer { py in
+                gemv(a, px, transpose: transpose, alpha: alpha, beta: beta, into: py)
+            }
+        }
+    }
+
+    private static func gemv(
+        _ a: Matrix, _ x: UnsafeBufferPointer<Scalar>, transpose: Transpose, alpha: Scalar, beta: Scalar,
+        into y: UnsafeMutableBufferPointer<Scalar>
+    ) {
         let (m, n) = transpose == .none ? (a.rows, a.columns) : (a.columns, a.rows)
         precondition(
             x.count == n && y.count == m,
             "gemv: op(A) \(m)×\(n) · x[\(x.count)] does not fit y[\(y.count)]")
         guard m > 0 else { return }
-        guard n > 0 else {
+        guard n > 0 else {  // an empty sum: y = β·y
             for i in y.indices { y[i] = beta == 0 ? 0 : beta * y[i] }
             return
         }
         a.withUnsafeBufferPointer { pa in
-            x.withUnsafeBufferPointer { px in
-                y.withUnsafeMutableBufferPointer { py in
-                    Scalar._gemv(
-                        transpose, m: a.rows, n: a.columns, alpha: alpha, a: pa.baseAddress!,
-                        lda: a.columns, x: px.baseAddress!, beta: beta, y: py.baseAddress!)
-                }
-            }
+            Scalar._gemv(
+                transpose, m: a.rows, n: a.columns, alpha: alpha, a: pa.baseAddress!,
+                lda: a.columns, x: x.baseAddress!, beta: beta, y: y.baseAddress!)
         }
     }
 

@@ -84,8 +84,8 @@ public struct LoRAWeights<Scalar: MatrixScalar>: Sendable {
         guard rank > 0 else { return }
         BLAS.withThreadCount(Self.adapterThreadCount) {
             if x.rows == 1 {
-                Self.multiplyVector(a, x, into: &workspace)
-                Self.multiplyVector(b, workspace, alpha: scale, beta: 1, into: &y)
+                Matrix.gemv(a, x, into: &workspace)
+                Matrix.gemv(b, workspace, alpha: scale, beta: 1, into: &y)
             } else {
                 Matrix.gemm(x, a, transposeB: .transposed, into: &workspace)
                 Matrix.gemm(workspace, b, transposeB: .transposed, alpha: scale, beta: 1, into: &y)
@@ -97,31 +97,9 @@ public struct LoRAWeights<Scalar: MatrixScalar>: Sendable {
     /// time packing `W` than multiplying.
     private func multiplyBase(_ x: Matrix<Scalar>, into y: inout Matrix<Scalar>) {
         if x.rows == 1 {
-            Self.multiplyVector(base, x, into: &y)
+            Matrix.gemv(base, x, into: &y)
         } else {
             Matrix.gemm(x, base, transposeB: .transposed, into: &y)
-        }
-    }
-
-    /// `yᵀ = α·M·xᵀ + β·yᵀ` for one-row `x: 1×c`, `y: 1×m` and `M: m×c` (a GEMV, no allocation).
-    private static func multiplyVector(
-        _ m: Matrix<Scalar>, _ x: Matrix<Scalar>, alpha: Scalar = 1, beta: Scalar = 0, into y: inout Matrix<Scalar>
-    ) {
-        guard m.rows > 0 else { return }
-        guard m.columns > 0 else {  // an empty sum: y = β·y
-            y.withUnsafeMutableBufferPointer { py in
-                for i in py.indices { py[i] = beta == 0 ? 0 : beta * py[i] }
-            }
-            return
-        }
-        m.withUnsafeBufferPointer { pm in
-            x.withUnsafeBufferPointer { px in
-                y.withUnsafeMutableBufferPointer { py in
-                    Scalar._gemv(
-                        .none, m: m.rows, n: m.columns, alpha: alpha, a: pm.baseAddress!, lda: m.columns,
-                        x: px.baseAddress!, beta: beta, y: py.baseAddress!)
-                }
-            }
         }
     }
 

@@ -69,6 +69,10 @@ struct GEMMTests {
             Matrix.gemv(a, x.elements, transpose: transpose, alpha: 2, beta: -1, into: &y)
             let expected = naiveGEMM(a, x, transposeA: transpose, transposeB: .none, alpha: 2, beta: -1, c: y0)
             #expect(relativeError(Matrix(rows: outputs, columns: 1, elements: y), expected) <= T.loose * 10)
+            // The same product with the vectors held as one-row matrices.
+            var yRow = Matrix(rows: 1, columns: outputs, elements: y0.elements)
+            Matrix.gemv(a, x.transposed, transpose: transpose, alpha: 2, beta: -1, into: &yRow)
+            #expect(relativeError(yRow.transposed, expected) <= T.loose * 10)
         }
     }
 
