@@ -23,7 +23,7 @@ let benchmarks: @Sendable () -> Void = {
         for n in [1, 32, 512] {
             let x = layer.input(tokens: n)
             var y = Matrix<Float>.zeros(n, size)
-            var workspace = Matrix<Float>.zeros(n, layer.merged.rank)
+            var workspace = Matrix<Float>.zeros(layer.merged.rank, n)
             Benchmark("raw sgemm d=\(size) n=\(n)") { benchmark in
                 for _ in benchmark.scaledIterations { layer.rawGEMM(x, into: &y) }
             }
@@ -32,7 +32,7 @@ let benchmarks: @Sendable () -> Void = {
             }
             for r in ranks {
                 let weights = layer.unmerged(rank: r)
-                var workspace = Matrix<Float>.zeros(n, r)
+                var workspace = Matrix<Float>.zeros(r, n)
                 Benchmark("unmerged forward d=\(size) n=\(n) r=\(r)") { benchmark in
                     for _ in benchmark.scaledIterations { weights.forward(x, into: &y, workspace: &workspace) }
                 }
@@ -66,7 +66,7 @@ let benchmarks: @Sendable () -> Void = {
         let x = small.input(tokens: n)
         for (label, weights) in [("merged", small.merged), ("unmerged", small.unmerged(rank: 16))] {
             var y = Matrix<Float>.zeros(n, 768)
-            var workspace = Matrix<Float>.zeros(n, 16)
+            var workspace = Matrix<Float>.zeros(16, n)
             Benchmark(
                 "allocations: \(label) forward d=768 n=\(n) r=16, 1 thread",
                 configuration: .init(

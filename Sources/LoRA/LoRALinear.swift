@@ -34,6 +34,7 @@ public final class LoRALinear<Scalar: MatrixScalar>: LinearLayer, TrainingModeSw
     private var input = Matrix<Scalar>.zeros(0, 0)
     private var adapterInput = Matrix<Scalar>.zeros(0, 0)
     private var dropoutMask: [Scalar] = []
+    /// `Tᵀ = A·Xᵀ` (`r×n`) from the last forward.
     private var projected = Matrix<Scalar>.zeros(0, 0)
     private var projectedGradient = Matrix<Scalar>.zeros(0, 0)
 
@@ -92,7 +93,7 @@ public final class LoRALinear<Scalar: MatrixScalar>: LinearLayer, TrainingModeSw
         precondition(input.columns == inFeatures,
                      "LoRALinear.forward: X \(input.shapeDescription) does not fit W \(weights.base.shapeDescription)")
         self.input = input
-        if projected.rows != n || projected.columns != r { projected = .zeroed(n, r) }
+        if projected.rows != r || projected.columns != n { projected = .zeroed(r, n) }
         var output = Matrix<Scalar>.uninitialized(n, outFeatures)
         if dropoutIsActive {
             adapterInput = drop(input)
@@ -137,7 +138,9 @@ public final class LoRALinear<Scalar: MatrixScalar>: LinearLayer, TrainingModeSw
         if let bias, bias.isTrainable { bias.modifyGradient { $0.addColumnSums(of: outputGradient) } }
         if loraB.isTrainable {
             loraB.modifyGradient {
-                Matrix.gemm(outputGradient, projected, transposeA: .transposed, alpha: weights.scale, beta: 1, into: &$0)
+                Matrix.gemm(
+                    outputGradient, projected, transposeA: .transposed, transposeB: .transposed,
+                    alpha: weights.scale, beta: 1, into: &$0)
             }
         }
         if projectedGradient.rows != n || projectedGradient.columns != r { projectedGradient = .zeroed(n, r) }

@@ -33,7 +33,7 @@ public struct LoRABenchmark: Sendable {
         }
 
         /// The default run: the standard grid in a minute or two.
-        public static let standard = Settings(warmUpRounds: 2, rounds: 21, minimumSampleMilliseconds: 20, mergeRounds: 9)
+        public static let standard = Settings(warmUpRounds: 2, rounds: 31, minimumSampleMilliseconds: 20, mergeRounds: 9)
         /// A run of seconds, for smoke tests; its ratios are noisier.
         public static let quick = Settings(warmUpRounds: 1, rounds: 5, minimumSampleMilliseconds: 2, mergeRounds: 3)
     }
@@ -65,7 +65,7 @@ public struct LoRABenchmark: Sendable {
             }
             let largest = zip(cases, results).max { $0.0.mergedFLOPs < $1.0.mergedFLOPs }
             return LoRABenchmarkReport(
-                threads: threadCount, blasConfiguration: BLAS.configuration,
+                threads: threadCount, rounds: settings.rounds, blasConfiguration: BLAS.configuration,
                 rawSGEMMGFLOPS: largest.map { $0.0.mergedFLOPs / $0.1.rawMilliseconds / 1e6 } ?? 0,
                 cases: results)
         }
@@ -89,10 +89,11 @@ public struct LoRABenchmark: Sendable {
 
         let forward = timeForwardRounds(x: x, unmerged: unmerged, merged: merged)
         let update = timeMergeRounds(&unmerged)
+        let ratios = zip(forward.unmerged, forward.merged).map { $0 / $1 }
         return LoRABenchmarkResult(
             outFeatures: d, inFeatures: k, tokens: n, rank: r,
             mergedMilliseconds: median(forward.merged), unmergedMilliseconds: median(forward.unmerged),
-            ratio: median(zip(forward.unmerged, forward.merged).map { $0 / $1 }),
+            ratio: median(ratios), ratioQuartiles: quantile(ratios, 0.25)...quantile(ratios, 0.75),
             idealRatio: testCase.idealRatio,
             rawMilliseconds: median(forward.raw),
             mergedFractionOfRaw: median(zip(forward.raw, forward.merged).map { $0 / $1 }),
@@ -112,7 +113,7 @@ public struct LoRABenchmark: Sendable {
         var yMerged = Matrix<Float>.zeros(n, d)
         var yUnmerged = Matrix<Float>.zeros(n, d)
         var yAdapter = Matrix<Float>.zeros(n, d)
-        var workspace = Matrix<Float>.zeros(n, unmerged.rank)
+        var workspace = Matrix<Float>.zeros(unmerged.rank, n)
         let base = unmerged.base
         let operations: [() -> Void] = [
             {

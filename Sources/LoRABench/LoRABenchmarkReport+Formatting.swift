@@ -10,6 +10,7 @@ extension LoRABenchmarkReport {
             ("merged ms", { Self.milliseconds($0.mergedMilliseconds) }),
             ("unmerged ms", { Self.milliseconds($0.unmergedMilliseconds) }),
             ("ratio", { String(format: "%.4f", $0.ratio) }),
+            ("quartiles", { String(format: "%.3f–%.3f", $0.ratioQuartiles.lowerBound, $0.ratioQuartiles.upperBound) }),
             ("ideal", { String(format: "%.4f", $0.idealRatio) }),
             ("GFLOP/s", { String(format: "%.1f", $0.mergedGFLOPS) }),
             ("merged/raw", { String(format: "%.3f", $0.mergedFractionOfRaw) }),
@@ -26,7 +27,7 @@ extension LoRABenchmarkReport {
         }
         let header = [
             "LoRA forward Y = X·Wᵀ + s·(X·Aᵀ)·Bᵀ, Float, \(threads) BLAS thread\(threads == 1 ? "" : "s") (\(blasConfiguration))",
-            String(format: "raw sgemm on the largest case: %.1f GFLOP/s; ratio = unmerged/merged, median of interleaved rounds", rawSGEMMGFLOPS),
+            String(format: "raw sgemm on the largest case: %.1f GFLOP/s; ratio = unmerged/merged, median (and quartiles) of %d interleaved rounds", rawSGEMMGFLOPS, rounds),
         ]
         return (header + lines).joined(separator: "\n")
     }

@@ -15,6 +15,8 @@ public struct LoRABenchmarkResult: Codable, Sendable, Equatable {
     public var unmergedMilliseconds: Double
     /// Median over interleaved rounds of unmerged time / merged time.
     public var ratio: Double
+    /// The lower and upper quartiles of the per-round ratios: the spread the median is drawn from.
+    public var ratioQuartiles: ClosedRange<Double>
     /// `1 + r·(d + k)/(d·k)`.
     public var idealRatio: Double
     /// A raw `cblas_sgemm` (`?gemm`) of `X·Wᵀ` timed in the same rounds.
@@ -44,7 +46,7 @@ public struct LoRABenchmarkResult: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case outFeatures = "d_out", inFeatures = "d_in", tokens, rank
         case mergedMilliseconds = "merged_ms", unmergedMilliseconds = "unmerged_ms"
-        case ratio, idealRatio = "ideal_ratio"
+        case ratio, ratioQuartiles = "ratio_quartiles", idealRatio = "ideal_ratio"
         case rawMilliseconds = "raw_ms", mergedFractionOfRaw = "merged_fraction_of_raw"
         case mergedGFLOPS = "merged_gflops"
         case adapterMilliseconds = "adapter_ms", mergeMilliseconds = "merge_ms"
@@ -56,6 +58,8 @@ public struct LoRABenchmarkResult: Codable, Sendable, Equatable {
 public struct LoRABenchmarkReport: Codable, Sendable, Equatable {
     /// BLAS threads used for every measurement.
     public var threads: Int
+    /// Measured interleaved rounds per case.
+    public var rounds: Int
     /// OpenBLAS's build description.
     public var blasConfiguration: String
     /// Raw `cblas_sgemm` throughput on the largest case (most FLOPs), in GFLOP/s.
@@ -64,6 +68,6 @@ public struct LoRABenchmarkReport: Codable, Sendable, Equatable {
     public var cases: [LoRABenchmarkResult]
 
     enum CodingKeys: String, CodingKey {
-        case threads, blasConfiguration = "blas", rawSGEMMGFLOPS = "raw_sgemm_gflops", cases
+        case threads, rounds, blasConfiguration = "blas", rawSGEMMGFLOPS = "raw_sgemm_gflops", cases
     }
 }

@@ -1,10 +1,16 @@
-/// The median of `values` (the mean of the middle two for an even count); `values` must not be empty.
-func median(_ values: [Double]) -> Double {
-    precondition(!values.isEmpty, "median of no values")
+/// The `q`-quantile (0 ≤ q ≤ 1) of `values`, interpolating linearly between order statistics
+/// (numpy's default): `quantile(v, 0.5)` is the median.
+func quantile(_ values: [Double], _ q: Double) -> Double {
+    precondition(!values.isEmpty && (0...1).contains(q), "quantile \(q) of \(values.count) values")
     let sorted = values.sorted()
-    let middle = sorted.count / 2
-    return sorted.count.isMultiple(of: 2) ? (sorted[middle - 1] + sorted[middle]) / 2 : sorted[middle]
+    let position = q * Double(sorted.count - 1)
+    let lower = Int(position.rounded(.down))
+    let upper = min(lower + 1, sorted.count - 1)
+    return sorted[lower] + (position - Double(lower)) * (sorted[upper] - sorted[lower])
 }
+
+/// The median of `values`.
+func median(_ values: [Double]) -> Double { quantile(values, 0.5) }
 
 /// Wall-clock milliseconds per call of `body`, averaged over `repeats` back-to-back calls.
 func millisecondsPerCall(repeats: Int = 1, _ body: () -> Void) -> Double {

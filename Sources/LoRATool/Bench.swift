@@ -18,6 +18,9 @@ struct Bench: ParsableCommand {
     @Flag(help: "A run of seconds (fewer rounds; noisier ratios).")
     var quick = false
 
+    @Option(help: "Measured rounds per case (default 31, or 5 with --quick): more rounds narrow the median's error.")
+    var rounds: Int?
+
     @Option(help: "BLAS threads (default: OpenBLAS's own choice).")
     var threads: Int?
 
@@ -34,6 +37,7 @@ struct Bench: ParsableCommand {
     var ranks: [Int] = [4, 8, 16, 64]
 
     func validate() throws {
+        if let rounds, rounds < 1 { throw ValidationError("--rounds must be at least 1, got \(rounds)") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
         for (flag, values) in [("--sizes", sizes), ("--tokens", tokens), ("--ranks", ranks)] {
             if values.isEmpty { throw ValidationError("\(flag) needs at least one value") }
@@ -50,11 +54,14 @@ struct Bench: ParsableCommand {
         let threadCount = threads ?? BLAS.threadCount
         FileHandle.standardError.write(Data("lora bench: \(cases.count) cases on \(threadCount) BLAS thread\(threadCount == 1 ? "" : "s")\n".utf8))
         var done = 0
-        let report = LoRABenchmark(settings: quick ? .quick : .standard).run(cases, threads: threadCount) { result in
+        var settings: LoRABenchmark.Settings = quick ? .quick : .standard
+        if let rounds { settings.rounds = rounds }
+        let report = LoRABenchmark(settings: settings).run(cases, threads: threadCount) { result in
             done += 1
             FileHandle.standardError.write(Data(String(
-                format: "  [%d/%d] d=%d n=%d r=%d: ratio %.4f\n",
-                done, cases.count, result.outFeatures, result.tokens, result.rank, result.ratio).utf8))
+                format: "  [%d/%d] d=%d n=%d r=%d: ratio %.4f (quartiles %.4f–%.4f)\n",
+                done, cases.count, result.outFeatures, result.tokens, result.rank, result.ratio,
+                result.ratioQuartiles.lowerBound, result.ratioQuartiles.upperBound).utf8))
         }
         switch format {
         case .table: print(report.table())

@@ -1,6 +1,6 @@
 import Foundation
 import LinearAlgebra
-import LoRABench
+@testable import LoRABench
 import Testing
 
 @Suite("LoRA benchmark runner, report and plot")
@@ -33,6 +33,7 @@ struct LoRABenchmarkTests {
             ]
             #expect(times.allSatisfy { $0 > 0 && $0.isFinite })
             #expect(result.ratio > 0 && result.mergedFractionOfRaw > 0 && result.mergedGFLOPS > 0)
+            #expect(result.ratioQuartiles.contains(result.ratio))
             #expect(result.idealRatio == 1 + Double(result.rank) * 48 / 576)
         }
     }
@@ -44,16 +45,25 @@ struct LoRABenchmarkTests {
             try JSONSerialization.jsonObject(with: Data(report.json().utf8)) as? [String: Any])
         #expect(object["raw_sgemm_gflops"] is Double)
         #expect(object["threads"] as? Int == 1)
+        #expect(object["rounds"] as? Int == Self.tiny.rounds)
         let cases = try #require(object["cases"] as? [[String: Any]])
         let fields = [
             "d_out", "d_in", "tokens", "rank", "merged_ms", "unmerged_ms", "ratio", "ideal_ratio",
-            "merged_fraction_of_raw", "adapter_ms", "merge_ms", "unmerge_ms",
+            "merged_fraction_of_raw", "adapter_ms", "merge_ms", "unmerge_ms", "ratio_quartiles",
         ]
         #expect(cases.count == 1)
         for field in fields { #expect(cases[0][field] != nil, "missing \(field)") }
         #expect(cases[0]["d_out"] as? Int == 16 && cases[0]["rank"] as? Int == 2)
         let decoded = try JSONDecoder().decode(LoRABenchmarkReport.self, from: Data(report.json().utf8))
         #expect(decoded == report)
+    }
+
+    @Test func quantilesInterpolateBetweenOrderStatistics() {
+        // numpy.quantile([4, 1, 3, 2], [0, 0.25, 0.5, 0.75, 1]) = [1, 1.75, 2.5, 3.25, 4]
+        let values: [Double] = [4, 1, 3, 2]
+        #expect([0, 0.25, 0.5, 0.75, 1].map { quantile(values, $0) } == [1, 1.75, 2.5, 3.25, 4])
+        #expect(median([5, 1, 3]) == 3)
+        #expect(quantile([7], 0.25) == 7)
     }
 
     @Test func tableAndPlotShowEveryCase() {

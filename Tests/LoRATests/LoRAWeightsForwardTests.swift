@@ -51,7 +51,7 @@ struct LoRAWeightsForwardTests {
             let expected = reference(weights, x)
 
             var y = Matrix<T>(rows: n, columns: d, repeating: .nan)  // β = 0: old contents ignored
-            var workspace = Matrix<T>(rows: n, columns: r, repeating: .nan)
+            var workspace = Matrix<T>(rows: r, columns: n, repeating: .nan)
             weights.forward(x, into: &y, workspace: &workspace)
             #expect(relativeError(y, expected) < tolerance, "unmerged d=\(d) k=\(k) r=\(r) n=\(n)")
             #expect(weights.forward(x) == y, "allocating forward differs, d=\(d) k=\(k) r=\(r) n=\(n)")
@@ -94,6 +94,17 @@ struct LoRAWeightsForwardTests {
         #expect(relativeError(weights.forward(x), expected.elementsAsRows) < 1e-5)
         weights.swapAdapter(a: newA[rows: 0..<1], b: newB[columns: 0..<1], scale: 1)
         #expect(!weights.isMerged && weights.adapterParameterCount == d + k)
+    }
+
+    @Test func workspaceOfTheWrongShapeTrapsNamingBothShapes() async {
+        let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            let weights = LoRAWeights<Float>(base: .zeros(6, 5), a: .zeros(2, 5), b: .zeros(6, 2), scale: 1)
+            var y = Matrix<Float>.zeros(3, 6)
+            var workspace = Matrix<Float>.zeros(3, 2)  // T's shape n×r, not Tᵀ's r×n
+            weights.forward(.zeros(3, 5), into: &y, workspace: &workspace)
+        }
+        let message = String(decoding: result?.standardErrorContent ?? [], as: UTF8.self)
+        #expect(message.contains("workspace 3×2, need 2×3"))
     }
 
     @Test func swapAdapterKeepsMergeState() {
