@@ -1,16 +1,16 @@
 import Dispatch
 import LinearAlgebra
 
-/// Runs `body` on contiguous chunks covering `0..<count`, one chunk per BLAS thread
-/// (``BLAS/threadCount``) and concurrently (`DispatchQueue.concurrentPerform`), or on the whole
-/// range inline when `count < minimumChunk` or BLAS uses one thread.
+/// Runs `body` on contiguous chunks covering `0..<count`, one chunk per thread (`threads`, by
+/// default ``BLAS/threadCount``) and concurrently (`DispatchQueue.concurrentPerform`), or on the
+/// whole range inline when `count < 2·minimumChunk` or there is one thread.
 ///
 /// For the element-wise and row-wise loops between GEMMs (GELU, LayerNorm, softmax): each item
 /// is computed exactly as in a serial loop, so results are bit-identical; chunks must write
 /// disjoint elements. While such a loop runs, the BLAS worker threads are idle, so it takes the
 /// cores they would otherwise spin on.
-func forEachChunk(of count: Int, minimumChunk: Int, _ body: (Range<Int>) -> Void) {
-    let chunks = min(BLAS.threadCount, count / max(minimumChunk, 1))
+func forEachChunk(of count: Int, minimumChunk: Int, threads: Int = BLAS.threadCount, _ body: (Range<Int>) -> Void) {
+    let chunks = min(threads, count / max(minimumChunk, 1))
     guard chunks > 1 else {
         if count > 0 { body(0..<count) }
         return
