@@ -5,7 +5,7 @@ import LinearAlgebra
 ///
 /// Backward: `GELU′(x) = Φ(x) + x·φ(x)` with `φ(x) = e^{−x²/2}/√(2π)`. The forward computes the
 /// derivative alongside the value and keeps it (one buffer, reused while the shape stays), so
-/// the backward is a single element-wise product.
+/// the backward is a single element-wise product. Large inputs are split across the BLAS threads.
 public final class GELU<Scalar: MatrixScalar>: Layer {
     private var derivative = Matrix<Scalar>.zeros(0, 0)
 
@@ -21,16 +21,11 @@ public final class GELU<Scalar: MatrixScalar>: Layer {
             derivative = .zeroed(input.rows, input.columns)
         }
         var output = Matrix<Scalar>.uninitialized(input.rows, input.columns)
-        let inverseSqrt2 = 1 / Scalar(2).squareRoot()
-        let inverseSqrt2Pi = 1 / (2 * Scalar.pi).squareRoot()
         input.withUnsafeBufferPointer { x in
             output.withUnsafeMutableBufferPointer { y in
                 derivative.withUnsafeMutableBufferPointer { slope in
-                    for i in 0..<x.count {
-                        let v = x[i]
-                        let cdf = (1 + Scalar.erf(v * inverseSqrt2)) / 2
-                        y[i] = v * cdf
-                        slope[i] = cdf + v * Scalar.exp(-v * v / 2) * inverseSqrt2Pi
+                    forEachChunk(of: x.count, minimumChunk: 1 << 14) { range in
+                        computeGELU(x, values: y, slopes: slope, range: range)
                     }
                 }
             }

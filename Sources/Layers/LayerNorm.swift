@@ -47,22 +47,24 @@ public final class LayerNorm<Scalar: MatrixScalar>: Layer {
                     normalized.withUnsafeMutableBufferPointer { xHat in
                         output.withUnsafeMutableBufferPointer { y in
                             inverseStandardDeviations.withUnsafeMutableBufferPointer { rstd in
-                                for i in 0..<n {
-                                    let row = i * d
-                                    var sum: Scalar = 0
-                                    for j in 0..<d { sum += x[row + j] }
-                                    let mean = sum / Scalar(d)
-                                    var squares: Scalar = 0
-                                    for j in 0..<d {
-                                        let centred = x[row + j] - mean
-                                        squares += centred * centred
-                                    }
-                                    let r = 1 / (squares / Scalar(d) + epsilon).squareRoot()
-                                    rstd[i] = r
-                                    for j in 0..<d {
-                                        let h = (x[row + j] - mean) * r
-                                        xHat[row + j] = h
-                                        y[row + j] = h * g[j] + b[j]
+                                forEachChunk(of: n, minimumChunk: 64) { rows in
+                                    for i in rows {
+                                        let row = i * d
+                                        var sum: Scalar = 0
+                                        for j in 0..<d { sum += x[row + j] }
+                                        let mean = sum / Scalar(d)
+                                        var squares: Scalar = 0
+                                        for j in 0..<d {
+                                            let centred = x[row + j] - mean
+                                            squares += centred * centred
+                                        }
+                                        let r = 1 / (squares / Scalar(d) + epsilon).squareRoot()
+                                        rstd[i] = r
+                                        for j in 0..<d {
+                                            let h = (x[row + j] - mean) * r
+                                            xHat[row + j] = h
+                                            y[row + j] = h * g[j] + b[j]
+                                        }
                                     }
                                 }
                             }
@@ -101,19 +103,21 @@ public final class LayerNorm<Scalar: MatrixScalar>: Layer {
                 gamma.withUnsafeBufferPointer { g in
                     inverseStandardDeviations.withUnsafeBufferPointer { rstd in
                         inputGradient.withUnsafeMutableBufferPointer { dx in
-                            for i in 0..<n {
-                                let row = i * d
-                                var sumG: Scalar = 0
-                                var sumGX: Scalar = 0
-                                for j in 0..<d {
-                                    let gj = dy[row + j] * g[j]
-                                    sumG += gj
-                                    sumGX += gj * xHat[row + j]
-                                }
-                                let meanG = sumG / Scalar(d)
-                                let meanGX = sumGX / Scalar(d)
-                                for j in 0..<d {
-                                    dx[row + j] = rstd[i] * (dy[row + j] * g[j] - meanG - xHat[row + j] * meanGX)
+                            forEachChunk(of: n, minimumChunk: 64) { rows in
+                                for i in rows {
+                                    let row = i * d
+                                    var sumG: Scalar = 0
+                                    var sumGX: Scalar = 0
+                                    for j in 0..<d {
+                                        let gj = dy[row + j] * g[j]
+                                        sumG += gj
+                                        sumGX += gj * xHat[row + j]
+                                    }
+                                    let meanG = sumG / Scalar(d)
+                                    let meanGX = sumGX / Scalar(d)
+                                    for j in 0..<d {
+                                        dx[row + j] = rstd[i] * (dy[row + j] * g[j] - meanG - xHat[row + j] * meanGX)
+                                    }
                                 }
                             }
                         }

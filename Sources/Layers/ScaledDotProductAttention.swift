@@ -55,19 +55,21 @@ public struct ScaledDotProductAttention<Scalar: MatrixScalar> {
                 values.withUnsafeBufferPointer { v in
                     output.withUnsafeMutableBufferPointer { o in
                         probabilities.withUnsafeMutableBufferPointer { p in
-                            for b in 0..<batch {
-                                for head in 0..<heads {
-                                    let offset = b * t * d + head * headSize
-                                    let pBlock = p.baseAddress! + (b * heads + head) * t * t
-                                    Scalar._gemm(
-                                        .none, .transposed, m: t, n: t, k: headSize, alpha: scale,
-                                        a: q.baseAddress! + offset, lda: d, b: k.baseAddress! + offset, ldb: d,
-                                        beta: 0, c: pBlock, ldc: t)
-                                    softmaxRows(pBlock, size: t, isCausal: isCausal)
-                                    Scalar._gemm(
-                                        .none, .none, m: t, n: headSize, k: t, alpha: 1,
-                                        a: pBlock, lda: t, b: v.baseAddress! + offset, ldb: d,
-                                        beta: 0, c: o.baseAddress! + offset, ldc: d)
+                            splitSequences(batch, t, d) { sequences in
+                                for b in sequences {
+                                    for head in 0..<heads {
+                                        let offset = b * t * d + head * headSize
+                                        let pBlock = p.baseAddress! + (b * heads + head) * t * t
+                                        Scalar._gemm(
+                                            .none, .transposed, m: t, n: t, k: headSize, alpha: scale,
+                                            a: q.baseAddress! + offset, lda: d, b: k.baseAddress! + offset, ldb: d,
+                                            beta: 0, c: pBlock, ldc: t)
+                                        softmaxRows(pBlock, size: t, isCausal: isCausal)
+                                        Scalar._gemm(
+                                            .none, .none, m: t, n: headSize, k: t, alpha: 1,
+                                            a: pBlock, lda: t, b: v.baseAddress! + offset, ldb: d,
+                                            beta: 0, c: o.baseAddress! + offset, ldc: d)
+                                    }
                                 }
                             }
                         }
@@ -89,7 +91,7 @@ public struct ScaledDotProductAttention<Scalar: MatrixScalar> {
                      "Attention.backward: ∂L/∂O \(outputGradient.shapeDescription), forward gave \(n)×\(d)")
         let (batch, headSize, heads) = (n / t, d / heads, heads)
         let scale = 1 / Scalar(headSize).squareRoot()
-        if scratch.count != t * t { scratch = Array(repeating: 0, count: t * t) }
+        if scratch.count != batch * t * t { scratch = Array(repeating: 0, count: batch * t * t) }
         var dq = Matrix<Scalar>.uninitialized(n, d)
         var dk = Matrix<Scalar>.uninitialized(n, d)
         var dv = Matrix<Scalar>.uninitialized(n, d)
@@ -102,31 +104,33 @@ public struct ScaledDotProductAttention<Scalar: MatrixScalar> {
                                 dq.withUnsafeMutableBufferPointer { dqBuffer in
                                     dk.withUnsafeMutableBufferPointer { dkBuffer in
                                         dv.withUnsafeMutableBufferPointer { dvBuffer in
-                                            let ds = dS.baseAddress!
-                                            for b in 0..<batch {
-                                                for head in 0..<heads {
-                                                    let offset = b * t * d + head * headSize
-                                                    let pBlock = p.baseAddress! + (b * heads + head) * t * t
-                                                    // ∂P = ∂O·Vᵀ
-                                                    Scalar._gemm(
-                                                        .none, .transposed, m: t, n: t, k: headSize, alpha: 1,
-                                                        a: dOut.baseAddress! + offset, lda: d,
-                                                        b: v.baseAddress! + offset, ldb: d, beta: 0, c: ds, ldc: t)
-                                                    // ∂V = Pᵀ·∂O
-                                                    Scalar._gemm(
-                                                        .transposed, .none, m: t, n: headSize, k: t, alpha: 1,
-                                                        a: pBlock, lda: t, b: dOut.baseAddress! + offset, ldb: d,
-                                                        beta: 0, c: dvBuffer.baseAddress! + offset, ldc: d)
-                                                    softmaxBackwardRows(probabilities: pBlock, gradient: ds, size: t)
-                                                    // ∂Q = ∂S·K·scale, ∂K = ∂Sᵀ·Q·scale
-                                                    Scalar._gemm(
-                                                        .none, .none, m: t, n: headSize, k: t, alpha: scale,
-                                                        a: ds, lda: t, b: k.baseAddress! + offset, ldb: d,
-                                                        beta: 0, c: dqBuffer.baseAddress! + offset, ldc: d)
-                                                    Scalar._gemm(
-                                                        .transposed, .none, m: t, n: headSize, k: t, alpha: scale,
-                                                        a: ds, lda: t, b: q.baseAddress! + offset, ldb: d,
-                                                        beta: 0, c: dkBuffer.baseAddress! + offset, ldc: d)
+                                            splitSequences(batch, t, d) { sequences in
+                                                for b in sequences {
+                                                    for head in 0..<heads {
+                                                        let offset = b * t * d + head * headSize
+                                                        let ds = dS.baseAddress! + b * t * t
+                                                        let pBlock = p.baseAddress! + (b * heads + head) * t * t
+                                                        // ∂P = ∂O·Vᵀ
+                                                        Scalar._gemm(
+                                                            .none, .transposed, m: t, n: t, k: headSize, alpha: 1,
+                                                            a: dOut.baseAddress! + offset, lda: d,
+                                                            b: v.baseAddress! + offset, ldb: d, beta: 0, c: ds, ldc: t)
+                                                        // ∂V = Pᵀ·∂O
+                                                        Scalar._gemm(
+                                                            .transposed, .none, m: t, n: headSize, k: t, alpha: 1,
+                                                            a: pBlock, lda: t, b: dOut.baseAddress! + offset, ldb: d,
+                                                            beta: 0, c: dvBuffer.baseAddress! + offset, ldc: d)
+                                                        softmaxBackwardRows(probabilities: pBlock, gradient: ds, size: t)
+                                                        // ∂Q = ∂S·K·scale, ∂K = ∂Sᵀ·Q·scale
+                                                        Scalar._gemm(
+                                                            .none, .none, m: t, n: headSize, k: t, alpha: scale,
+                                                            a: ds, lda: t, b: k.baseAddress! + offset, ldb: d,
+                                                            beta: 0, c: dqBuffer.baseAddress! + offset, ldc: d)
+                                                        Scalar._gemm(
+                                                            .transposed, .none, m: t, n: headSize, k: t, alpha: scale,
+                                                            a: ds, lda: t, b: q.baseAddress! + offset, ldb: d,
+                                                            beta: 0, c: dkBuffer.baseAddress! + offset, ldc: d)
+                                                    }
                                                 }
                                             }
                                         }
@@ -139,6 +143,17 @@ public struct ScaledDotProductAttention<Scalar: MatrixScalar> {
             }
         }
         return (dq, dk, dv)
+    }
+}
+
+/// Runs `body` on chunks of the `batch` sequences, one per BLAS thread, each chunk's GEMMs on
+/// one BLAS thread: sequences are independent and their per-head `T×T×(d/h)` products are too
+/// small to split well, so the batch is split instead (chunks of at least about 2²⁰
+/// multiply-adds, `T²·d` per sequence and product).
+private func splitSequences(_ batch: Int, _ t: Int, _ d: Int, _ body: (Range<Int>) -> Void) {
+    let threads = BLAS.threadCount
+    BLAS.withThreadCount(1) {
+        forEachChunk(of: batch, minimumChunk: max(1, (1 << 20) / max(1, t * t * d)), threads: threads, body)
     }
 }
 
