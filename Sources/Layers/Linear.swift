@@ -66,6 +66,7 @@ public final class Linear<Scalar: MatrixScalar>: LinearLayer {
         return inputGradient
     }
 
+    /// `∂L/∂W += Gᵀ·X` and `∂L/∂b += Σ_rows G` for the trainable ones, without `∂L/∂X`.
     public func accumulateParameterGradients(_ outputGradient: Matrix<Scalar>) {
         accumulateParameterGradients(outputGradient, input: cachedInput(matching: outputGradient))
     }

@@ -15,6 +15,7 @@ public struct PEFTAdapter<Scalar: MatrixScalar>: Sendable {
         /// `B: d×r`.
         public var b: Matrix<Scalar>
 
+        /// The factors `A: r×in` and `B: out×r` of one module.
         public init(a: Matrix<Scalar>, b: Matrix<Scalar>) {
             precondition(a.rows == b.columns, "PEFTAdapter.Factors: A \(a.shapeDescription) and B \(b.shapeDescription) need A r×k, B d×r")
             self.a = a
@@ -30,6 +31,7 @@ public struct PEFTAdapter<Scalar: MatrixScalar>: Sendable {
     /// The factors by module path.
     public var modules: [String: Factors]
 
+    /// An adapter from its configuration and each module's factors, keyed by module path.
     public init(configuration: LoRAConfiguration, modules: [String: Factors]) {
         self.configuration = configuration
         self.modules = modules

@@ -122,18 +122,23 @@ struct SVDTable: ParsableCommand {
                 table: table, energyTarget: energy, energyRank: energyRank,
                 errorTarget: maxError, errorRank: errorRank))
         case .csv:
+            // The answers go to standard error, so standard output stays one CSV table.
+            for answer in answers(energyRank: energyRank, errorRank: errorRank) {
+                FileHandle.standardError.write(Data((answer + "\n").utf8))
+            }
             return Self.textTable(table, percentages: false).csv()
         case .markdown:
             var lines = ["\(source), \(dtype.rawValue), \(methodDescription):", ""]
             lines.append(Self.textTable(table, percentages: true).markdown(rightAligned: Set(0..<8)))
-            if let energy {
-                lines.append("\nSmallest rank with retained energy ≥ \(energy): \(Self.rankText(energyRank))")
-            }
-            if let maxError {
-                lines.append("\nSmallest rank with relative error ≤ \(maxError): \(Self.rankText(errorRank))")
-            }
+            lines += answers(energyRank: energyRank, errorRank: errorRank).map { "\n" + $0 }
             return lines.joined(separator: "\n")
         }
+    }
+
+    /// One sentence for each of `--energy` and `--max-error` that was given.
+    private func answers(energyRank: Int?, errorRank: Int?) -> [String] {
+        (energy.map { ["Smallest rank with retained energy ≥ \($0): \(Self.rankText(energyRank))"] } ?? [])
+            + (maxError.map { ["Smallest rank with relative error ≤ \($0): \(Self.rankText(errorRank))"] } ?? [])
     }
 
     private var svdMethod: TruncatedSVDMethod {

@@ -190,7 +190,7 @@ struct Train: ParsableCommand {
         if format == "json" { print(try jsonText(SweepReport(runs: runs, peakRSSBytes: peakResidentBytes()))) }
     }
 
-    /// Loss curve, norm curves and a ΔW = BA heatmap (seed 003 Part 3's four panels).
+    /// Loss curve, norm curves and a heatmap of the applied update ΔW = s·B·A (seed 003 Part 3's four panels).
     private func writeTrainingPlots(history: TrainingHistory, tracked: LoRALinear<Float>?, to directory: URL) throws {
         let epochs = (1...history.losses.count).map(Double.init)
         try writeSVG(LineChart(title: full ? "Training loss (full fine-tuning)" : "Training loss (LoRA only)",
@@ -202,15 +202,17 @@ struct Train: ParsableCommand {
             Series(name: "‖A‖", x: steps, y: history.norms.map(\.a)),
             Series(name: "‖B‖", x: steps, y: history.norms.map(\.b)),
         ]).svg(), to: directory.appendingPathComponent("norms.svg"))
-        try writeSVG(LineChart(title: "Effective update norm ‖ΔW = BA‖", xLabel: "Step", yLabel: "‖BA‖",
+        try writeSVG(LineChart(title: "Update norm ‖B·A‖ (seed 003's ΔW; applied: s·‖B·A‖)", xLabel: "Step", yLabel: "‖BA‖",
                                series: [Series(name: "‖BA‖", x: steps, y: history.norms.map(\.delta))]).svg(),
                      to: directory.appendingPathComponent("delta-norm.svg"))
-        let delta = tracked.weights.b * tracked.weights.a
+        let scale = tracked.weights.scale
+        let delta = tracked.weights.b * tracked.weights.a * scale
         let shown = min(128, delta.rows, delta.columns)
         let values = (0..<shown).map { i in (0..<shown).map { Double(delta[i, $0]) } }
+        let title = "Applied update ΔW = s·B·A, s = \(scale)"
         try writeSVG(Heatmap(title: shown < delta.rows || shown < delta.columns
-                                ? "Learned update ΔW = BA (first \(shown)×\(shown) of \(delta.shapeDescription))"
-                                : "Learned update ΔW = BA", values: values).svg(),
+                                ? "\(title) (first \(shown)×\(shown) of \(delta.shapeDescription))"
+                                : title, values: values).svg(),
                      to: directory.appendingPathComponent("delta-heatmap.svg"))
     }
 

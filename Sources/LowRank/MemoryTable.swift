@@ -37,6 +37,9 @@ public struct MemoryAssumptions: Codable, Sendable, Equatable {
         case bytesPerGB = "bytes_per_gb"
     }
 
+    /// Assumptions: weights (and, for full fine-tuning, every tensor) in `precision`; LoRA's
+    /// adapters, their gradients and Adam states in `trainablePrecision` (default: the same);
+    /// adapted matrices of size `adaptedMatrixDimension`².
     public init(precision: Precision = .float32, trainablePrecision: Precision? = nil, adaptedMatrixDimension: Int = 4096) {
         self.precision = precision
         self.trainablePrecision = trainablePrecision ?? precision

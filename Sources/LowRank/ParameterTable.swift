@@ -37,6 +37,8 @@ public struct TransformerShape: Sendable, Equatable {
     public var layers: Int
     public var ffn: Int?
 
+    /// A model called `name` (command-line `id`) of `layers` layers of width `dModel`, with an MLP
+    /// of width `ffn` if given.
     public init(id: String? = nil, name: String, dModel: Int, layers: Int, ffn: Int? = nil) {
         self.id = id ?? name.lowercased().replacingOccurrences(of: " ", with: "-")
         self.name = name

@@ -19,6 +19,7 @@ public struct LearningRateSchedule: Sendable, Equatable {
     public var totalSteps: Int
     public var decay: Decay
 
+    /// A schedule of `totalSteps` steps: a linear warm-up over the first `warmupSteps`, then `decay`.
     public init(warmupSteps: Int = 0, totalSteps: Int, decay: Decay) {
         precondition(warmupSteps >= 0 && totalSteps >= warmupSteps,
                      "LearningRateSchedule: warm-up \(warmupSteps) steps, total \(totalSteps)")

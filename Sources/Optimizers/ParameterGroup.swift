@@ -13,6 +13,7 @@ public struct ParameterGroup<Scalar: MatrixScalar> {
     /// The weight decay `λ`; `nil` takes the optimizer's.
     public var weightDecay: Double?
 
+    /// A group called `name` training `parameters` at `learningRate`, with its own weight decay if given.
     public init(name: String, parameters: [Parameter<Scalar>], learningRate: Double, weightDecay: Double? = nil) {
         self.name = name
         self.parameters = parameters

@@ -67,6 +67,20 @@ import Testing
     }
 
     /// Every bad input: exit ≠ 0, one line on stderr naming the problem, nothing on stdout.
+    @Test func csvKeepsTheTargetAnswersOffStandardOutput() throws {
+        let arguments = ["svd-table", "--gaussian", "40x40", "--ranks", "1,10,20,40", "--energy", "0.5", "--max-error", "0.5"]
+        let json = try runLora(arguments + ["--format", "json"])
+        let object = try #require(JSONSerialization.jsonObject(with: Data(json.standardOutput.utf8)) as? [String: Any])
+        let energyRank = try #require(object["energy_rank"] as? Int)
+        let errorRank = try #require(object["error_rank"] as? Int)
+        let run = try runLora(arguments + ["--format", "csv"])
+        #expect(run.status == 0, "\(run.standardError)")
+        let lines = run.standardOutput.split(separator: "\n")
+        #expect(lines.count == 5 && lines[0].hasPrefix("rank,"))
+        #expect(run.standardError.contains("Smallest rank with retained energy ≥ 0.5: \(energyRank)"))
+        #expect(run.standardError.contains("Smallest rank with relative error ≤ 0.5: \(errorRank)"))
+    }
+
     @Test func badInputs() throws {
         let directory = try workspace()
         defer { try? FileManager.default.removeItem(at: directory) }
