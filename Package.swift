@@ -47,8 +47,8 @@ let package = Package(
         .testTarget(name: "LoRATests", dependencies: ["LoRA", "Layers", "Optimizers"]),
         .testTarget(name: "LoRABenchTests", dependencies: ["LoRABench"]),
         .testTarget(name: "PlottingTests", dependencies: ["Plotting"]),
-        .testTarget(name: "TensorFormatsTests", dependencies: ["TensorFormats"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "PEFTAdapterTests", dependencies: ["LoRA", "TensorFormats"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "TensorFormatsTests", dependencies: ["TensorFormats", "CommandTestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "PEFTAdapterTests", dependencies: ["LoRA", "TensorFormats", "CommandTestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "FileCommandsTests", dependencies: ["LoRA", "TensorFormats", "LoRATool", "CommandTestSupport"]),
         .testTarget(
             name: "LowRankTests", dependencies: ["LowRank", "TensorFormats", "LoRATool", "CommandTestSupport"], resources: [.copy("Fixtures")]),

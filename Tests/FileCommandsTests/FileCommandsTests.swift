@@ -10,8 +10,7 @@ import Testing
 struct FileCommandsTests {
     /// A base model with `layer.proj.weight` (6×5, F32) and `norm.weight`, and an r = 2 adapter for it.
     private func workspace() throws -> URL {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("FileCommandsTests-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let directory = try makeTemporaryDirectory(prefix: "FileCommandsTests")
         var generator = SeededGenerator(seed: 61)
         var base = SafetensorsWriter()
         base.add("layer.proj.weight", Matrix<Float>.randomNormal(rows: 6, columns: 5, using: &generator), as: .float32)

@@ -60,11 +60,7 @@ import Testing
         return data + Data(header.utf8) + Data(count: payload)
     }
 
-    private func workspace() throws -> URL {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("TableCommandTests-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        return directory
-    }
+    private func workspace() throws -> URL { try makeTemporaryDirectory(prefix: "TableCommandTests") }
 
     /// Every bad input: exit ≠ 0, one line on stderr naming the problem, nothing on stdout.
     @Test func csvKeepsTheTargetAnswersOffStandardOutput() throws {

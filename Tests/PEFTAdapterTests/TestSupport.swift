@@ -1,3 +1,4 @@
+import CommandTestSupport
 import Foundation
 import LinearAlgebra
 import LoRA
@@ -10,11 +11,7 @@ func peftFixture(_ name: String) -> URL {
 }
 
 /// A fresh empty directory; the caller removes it.
-func temporaryDirectory() throws -> URL {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("PEFTAdapterTests-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    return url
-}
+func temporaryDirectory() throws -> URL { try makeTemporaryDirectory(prefix: "PEFTAdapterTests") }
 
 /// The `PEFTAdapterError` that `body` throws, recording an issue when it throws another or none.
 func thrownAdapterError<R>(_ body: () throws -> R) -> PEFTAdapterError? {

@@ -1,3 +1,4 @@
+import CommandTestSupport
 import Foundation
 import LinearAlgebra
 import Testing
@@ -9,11 +10,7 @@ func fixture(_ name: String) -> URL {
 }
 
 /// A fresh empty directory under the temporary directory, removed by the caller with `removeItem`.
-func temporaryDirectory() throws -> URL {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("TensorFormatsTests-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    return url
-}
+func temporaryDirectory() throws -> URL { try makeTemporaryDirectory(prefix: "TensorFormatsTests") }
 
 /// The 3×4 fixture matrix `v[i, j] = (i + 1) + (j + 1)/8`, exact in every float dtype.
 func fixtureGrid<T: MatrixScalar>(_: T.Type) -> Matrix<T> {
