@@ -1,3 +1,4 @@
+import CommandTestSupport
 import Foundation
 import LinearAlgebra
 @testable import LoRA
@@ -91,14 +92,14 @@ struct AdapterExtractionTests {
         let (base, tuned) = try checkpoints(dtype: .float32, seed: 54)
         let only = try AdapterExtraction.extract(base: base, tuned: tuned, selection: .rank(1), targets: .names(["v"]))
         #expect(only.adapter.modulePaths == ["l.0.v"])
-        #expect(thrownAdapterError { try AdapterExtraction.extract(base: base, tuned: tuned, selection: .rank(1), targets: .names(["k"])) }
+        #expect(thrownError(PEFTAdapterError.self) { try AdapterExtraction.extract(base: base, tuned: tuned, selection: .rank(1), targets: .names(["k"])) }
                 == .nothingToExtract(base: "base", tuned: "tuned"))
         let other = try safetensorsFile(["l.0.q.weight": Matrix<Double>.zeros(3, 3)], dtype: .float32, path: "other")
-        #expect(thrownAdapterError { try AdapterExtraction.extract(base: other, tuned: tuned, selection: .rank(1), targets: .names(["q"])) }
+        #expect(thrownError(PEFTAdapterError.self) { try AdapterExtraction.extract(base: other, tuned: tuned, selection: .rank(1), targets: .names(["q"])) }
                 == .shapeMismatch(file: "tuned", key: "l.0.q.weight", shape: "[12, 10]", otherKey: "other: l.0.q.weight", otherShape: "[3, 3]"))
-        #expect(thrownAdapterError { try AdapterExtraction.extract(base: other, tuned: tuned, selection: .rank(1), targets: .names(["v"])) }
+        #expect(thrownError(PEFTAdapterError.self) { try AdapterExtraction.extract(base: other, tuned: tuned, selection: .rank(1), targets: .names(["v"])) }
                 == .missingTensor(file: "other", key: "l.0.v.weight"))
-        #expect(thrownAdapterError { try AdapterExtraction.extract(base: base, tuned: tuned, selection: .rank(11), targets: .names(["q"])) }
+        #expect(thrownError(PEFTAdapterError.self) { try AdapterExtraction.extract(base: base, tuned: tuned, selection: .rank(11), targets: .names(["q"])) }
                 == .rankTooLarge(module: "l.0.q", rank: 11, shape: "12×10"))
     }
 }

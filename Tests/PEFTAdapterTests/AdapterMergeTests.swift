@@ -1,3 +1,4 @@
+import CommandTestSupport
 import Foundation
 import LinearAlgebra
 import LoRA
@@ -95,16 +96,16 @@ struct AdapterMergeTests {
         let base = try safetensorsFile(["m.p.weight": Matrix<Double>.zeros(2, 3)], dtype: .float32, path: "base")
         var dora = LoRAConfiguration(rank: 1, alpha: 1, targetModules: .names(["p"]))
         dora.otherKeys["use_dora"] = .bool(true)
-        #expect(thrownAdapterError { try AdapterMerge.merge(base: base, adapter: PEFTAdapter(configuration: dora, modules: modules)) }
+        #expect(thrownError(PEFTAdapterError.self) { try AdapterMerge.merge(base: base, adapter: PEFTAdapter(configuration: dora, modules: modules)) }
                 == .unsupportedForMerge(key: "use_dora", value: "true"))
         var saved = LoRAConfiguration(rank: 1, alpha: 1, targetModules: .names(["p"]))
         saved.otherKeys["modules_to_save"] = .array([.string("lm_head")])
         saved.otherKeys["use_dora"] = .bool(false)
         guard case .unsupportedForMerge(key: "modules_to_save", _)? =
-                thrownAdapterError({ try AdapterMerge.merge(base: base, adapter: PEFTAdapter(configuration: saved, modules: modules)) })
+                thrownError(PEFTAdapterError.self, { try AdapterMerge.merge(base: base, adapter: PEFTAdapter(configuration: saved, modules: modules)) })
         else { Issue.record("expected modules_to_save to be refused"); return }
         let biased = LoRAConfiguration(rank: 1, alpha: 1, targetModules: .names(["p"]), bias: .loraOnly)
-        #expect(thrownAdapterError { try AdapterMerge.merge(base: base, adapter: PEFTAdapter(configuration: biased, modules: modules)) }
+        #expect(thrownError(PEFTAdapterError.self) { try AdapterMerge.merge(base: base, adapter: PEFTAdapter(configuration: biased, modules: modules)) }
                 == .unsupportedForMerge(key: "bias", value: "lora_only"))
     }
 
@@ -113,17 +114,17 @@ struct AdapterMergeTests {
         let adapter = PEFTAdapter(configuration: LoRAConfiguration(rank: 1, alpha: 1, targetModules: .names(["p"])),
                                   modules: ["m.p": .init(a: Matrix<Double>.zeros(1, 3), b: .zeros(2, 1))])
         let missing = try safetensorsFile(["other.weight": Matrix<Double>.zeros(2, 3)], dtype: .float32, path: "base.safetensors")
-        #expect(thrownAdapterError { try AdapterMerge.merge(base: missing, adapter: adapter) }
+        #expect(thrownError(PEFTAdapterError.self) { try AdapterMerge.merge(base: missing, adapter: adapter) }
                 == .missingTensor(file: "base.safetensors", key: "m.p.weight"))
         let wrongShape = try safetensorsFile(["m.p.weight": Matrix<Double>.zeros(3, 2)], dtype: .float32, path: "base.safetensors")
-        let error = thrownAdapterError { try AdapterMerge.merge(base: wrongShape, adapter: adapter) }
+        let error = thrownError(PEFTAdapterError.self) { try AdapterMerge.merge(base: wrongShape, adapter: adapter) }
         #expect(error == .shapeMismatch(file: "base.safetensors", key: "m.p.weight", shape: "[3, 2]",
                                         otherKey: "base_model.model.m.p.lora_B.weight · base_model.model.m.p.lora_A.weight", otherShape: "[2, 3]"))
         #expect(error?.description.contains("[3, 2]") == true && error?.description.contains("[2, 3]") == true)
         var writer = SafetensorsWriter()
         writer.addRaw("m.p.weight", dtype: .int32, shape: [2, 3], bytes: Data(count: 24))
         let integer = try SafetensorsFile(data: writer.encoded(), path: "base.safetensors")
-        #expect(thrownAdapterError { try AdapterMerge.merge(base: integer, adapter: adapter) }
+        #expect(thrownError(PEFTAdapterError.self) { try AdapterMerge.merge(base: integer, adapter: adapter) }
                 == .unsupportedDType(file: "base.safetensors", key: "m.p.weight", dtype: "I32"))
     }
 }

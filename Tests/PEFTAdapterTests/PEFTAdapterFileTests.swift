@@ -1,3 +1,4 @@
+import CommandTestSupport
 import Foundation
 import LinearAlgebra
 import LoRA
@@ -90,13 +91,13 @@ struct PEFTAdapterFileTests {
         let root = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: root) }
         let directory = root.appendingPathComponent("out")
-        #expect(thrownAdapterError { try adapter.write(to: directory) } == .rankMismatch(file: directory.path, module: "m.q", configured: 4, stored: 2))
+        #expect(thrownError(PEFTAdapterError.self) { try adapter.write(to: directory) } == .rankMismatch(file: directory.path, module: "m.q", configured: 4, stored: 2))
         #expect(!FileManager.default.fileExists(atPath: directory.path))
         // The same adapter written with rank 2, then read with a configuration saying 4.
         try PEFTAdapter(configuration: LoRAConfiguration(rank: 2, alpha: 4, targetModules: .names(["q"])), modules: adapter.modules).write(to: directory)
         try configuration.write(to: directory.appendingPathComponent("adapter_config.json"))
         let weights = directory.appendingPathComponent("adapter_model.safetensors").path
-        #expect(thrownAdapterError { try PEFTAdapter<Float>.read(from: directory) } == .rankMismatch(file: weights, module: "m.q", configured: 4, stored: 2))
+        #expect(thrownError(PEFTAdapterError.self) { try PEFTAdapter<Float>.read(from: directory) } == .rankMismatch(file: weights, module: "m.q", configured: 4, stored: 2))
     }
 
     @Test("malformed adapter directories give typed errors naming the file and key")
@@ -114,10 +115,10 @@ struct PEFTAdapterFileTests {
             return url
         }
         let missingB = try directory("missing-b", tensors: [PEFTKeys.loraA("m.q"): .zeros(2, 3)])
-        #expect(thrownAdapterError { try PEFTAdapter<Float>.read(from: missingB) }
+        #expect(thrownError(PEFTAdapterError.self) { try PEFTAdapter<Float>.read(from: missingB) }
                 == .missingTensor(file: missingB.appendingPathComponent("adapter_model.safetensors").path, key: PEFTKeys.loraB("m.q")))
         let mismatched = try directory("mismatch", tensors: [PEFTKeys.loraA("m.q"): .zeros(2, 3), PEFTKeys.loraB("m.q"): .zeros(4, 3)])
-        #expect(thrownAdapterError { try PEFTAdapter<Float>.read(from: mismatched) }
+        #expect(thrownError(PEFTAdapterError.self) { try PEFTAdapter<Float>.read(from: mismatched) }
                 == .shapeMismatch(file: mismatched.appendingPathComponent("adapter_model.safetensors").path, key: PEFTKeys.loraA("m.q"),
                                   shape: "[2, 3]", otherKey: PEFTKeys.loraB("m.q"), otherShape: "[4, 3]"))
         let extra = try directory("extra", tensors: [PEFTKeys.loraA("m.q"): .zeros(2, 3), PEFTKeys.loraB("m.q"): .zeros(4, 2),
@@ -128,15 +129,15 @@ struct PEFTAdapterFileTests {
         try FileManager.default.createDirectory(at: pickleOnly, withIntermediateDirectories: true)
         try configuration.write(to: pickleOnly.appendingPathComponent("adapter_config.json"))
         try Data([0x80, 0x02]).write(to: pickleOnly.appendingPathComponent("adapter_model.bin"))
-        guard case .missingAdapterFile? = thrownAdapterError({ try PEFTAdapter<Float>.read(from: pickleOnly) }) else { return }
+        guard case .missingAdapterFile? = thrownError(PEFTAdapterError.self, { try PEFTAdapter<Float>.read(from: pickleOnly) }) else { return }
 
         let badConfig = try directory("bad-config", tensors: [:])
         try Data(#"{"r": 0, "target_modules": ["q"]}"#.utf8).write(to: badConfig.appendingPathComponent("adapter_config.json"))
-        guard case .configuration? = thrownAdapterError({ try PEFTAdapter<Float>.read(from: badConfig) }) else { return }
+        guard case .configuration? = thrownError(PEFTAdapterError.self, { try PEFTAdapter<Float>.read(from: badConfig) }) else { return }
 
         let truncated = try directory("truncated", tensors: [PEFTKeys.loraA("m.q"): .zeros(2, 3), PEFTKeys.loraB("m.q"): .zeros(4, 2)])
         let weights = truncated.appendingPathComponent("adapter_model.safetensors")
         try Data(try Data(contentsOf: weights).prefix(20)).write(to: weights)
-        guard case .tensorFile(.truncated)? = thrownAdapterError({ try PEFTAdapter<Float>.read(from: truncated) }) else { return }
+        guard case .tensorFile(.truncated)? = thrownError(PEFTAdapterError.self, { try PEFTAdapter<Float>.read(from: truncated) }) else { return }
     }
 }

@@ -3,7 +3,6 @@ import Foundation
 import LinearAlgebra
 import LoRA
 import TensorFormats
-import Testing
 
 /// The committed PEFT fixture `name` (written by scripts/fixtures/make_peft_fixtures.py).
 func peftFixture(_ name: String) -> URL {
@@ -12,19 +11,6 @@ func peftFixture(_ name: String) -> URL {
 
 /// A fresh empty directory; the caller removes it.
 func temporaryDirectory() throws -> URL { try makeTemporaryDirectory(prefix: "PEFTAdapterTests") }
-
-/// The `PEFTAdapterError` that `body` throws, recording an issue when it throws another or none.
-func thrownAdapterError<R>(_ body: () throws -> R) -> PEFTAdapterError? {
-    do {
-        _ = try body()
-        Issue.record("expected a PEFTAdapterError")
-    } catch let error as PEFTAdapterError {
-        return error
-    } catch {
-        Issue.record("expected a PEFTAdapterError, got \(error)")
-    }
-    return nil
-}
 
 /// A safetensors file image holding `tensors` (name → matrix) as `dtype`.
 func safetensorsFile<T: MatrixScalar>(_ tensors: [String: Matrix<T>], dtype: TensorDType, path: String) throws -> SafetensorsFile {

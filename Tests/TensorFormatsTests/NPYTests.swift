@@ -1,3 +1,4 @@
+import CommandTestSupport
 import Foundation
 import LinearAlgebra
 import Testing
@@ -51,7 +52,7 @@ struct NPYTests {
     private let file = "bad.npy"
 
     private func decode(_ data: Data) -> TensorFileError? {
-        thrownError { try NPY.decode(data, path: file, as: Double.self) }
+        thrownError(TensorFileError.self) { try NPY.decode(data, path: file, as: Double.self) }
     }
 
     /// A version-1 `.npy` image with `dictionary` as header and `dataSize` zero bytes.

@@ -1,3 +1,4 @@
+import CommandTestSupport
 import Foundation
 import LinearAlgebra
 import Testing
@@ -9,7 +10,7 @@ struct SafetensorsMalformedTests {
     private let file = "bad.safetensors"
 
     private func open(_ data: Data) -> TensorFileError? {
-        thrownError { try SafetensorsFile(data: data, path: file) }
+        thrownError(TensorFileError.self) { try SafetensorsFile(data: data, path: file) }
     }
 
     private func open(header: String, dataSize: Int) -> TensorFileError? {

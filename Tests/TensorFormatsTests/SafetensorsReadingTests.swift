@@ -1,3 +1,4 @@
+import CommandTestSupport
 import Foundation
 import LinearAlgebra
 import Testing
@@ -47,7 +48,7 @@ struct SafetensorsReadingTests {
     @Test("a missing file is a file error naming the path")
     func missingFile() {
         let url = URL(fileURLWithPath: "/nonexistent/model.safetensors")
-        let error = thrownError { try SafetensorsFile(contentsOf: url) }
+        let error = thrownError(TensorFileError.self) { try SafetensorsFile(contentsOf: url) }
         guard case let .fileError(file, _)? = error else { Issue.record("got \(String(describing: error))"); return }
         #expect(file == url.path)
     }

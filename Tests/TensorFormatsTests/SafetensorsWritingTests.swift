@@ -1,3 +1,4 @@
+import CommandTestSupport
 import Foundation
 import LinearAlgebra
 import Testing
@@ -117,7 +118,7 @@ struct SafetensorsWritingTests {
         let url = URL(fileURLWithPath: "/nonexistent-dir/out.safetensors")
         var writer = SafetensorsWriter()
         writer.add("x", Matrix<Float>.identity(2), as: .float32)
-        guard case let .fileError(file, _)? = thrownError({ try writer.write(to: url) }) else { return }
+        guard case let .fileError(file, _)? = thrownError(TensorFileError.self, { try writer.write(to: url) }) else { return }
         #expect(file == url.path)
         #expect(!FileManager.default.fileExists(atPath: url.path))
     }
@@ -164,7 +165,7 @@ struct AtomicWriteTests {
         #expect(try SafetensorsFile(contentsOf: url).tensorNames == ["y"])
         let blocker = directory.appendingPathComponent("occupied")
         try FileManager.default.createDirectory(at: blocker.appendingPathComponent("child"), withIntermediateDirectories: true)
-        guard case .fileError? = thrownError({ try large.write(to: blocker) }) else { return }
+        guard case .fileError? = thrownError(TensorFileError.self, { try large.write(to: blocker) }) else { return }
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted() == ["m.safetensors", "occupied"])
     }
 }

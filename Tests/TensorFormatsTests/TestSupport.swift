@@ -1,7 +1,6 @@
 import CommandTestSupport
 import Foundation
 import LinearAlgebra
-import Testing
 @testable import TensorFormats
 
 /// The committed fixture `name` (written by scripts/fixtures/make_peft_fixtures.py).
@@ -28,18 +27,6 @@ func safetensorsImage(header: String, dataSize: Int) -> Data {
     return data
 }
 
-/// The error `body` throws, recording an issue when it throws none.
-func thrownError<R>(_ body: () throws -> R) -> TensorFileError? {
-    do {
-        _ = try body()
-        Issue.record("expected a TensorFileError")
-    } catch let error as TensorFileError {
-        return error
-    } catch {
-        Issue.record("expected a TensorFileError, got \(error)")
-    }
-    return nil
-}
 
 /// The reason of a `.malformedHeader` error for `file`, or `nil` for any other error.
 func malformedHeaderReason(_ error: TensorFileError?, file: String) -> String? {
