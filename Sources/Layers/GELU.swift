@@ -13,6 +13,7 @@ public final class GELU<Scalar: MatrixScalar>: Layer {
 
     public var localParameters: [(name: String, parameter: Parameter<Scalar>)] { [] }
     public var children: [(name: String, module: any Module<Scalar>)] { [] }
+    public func replica() -> GELU { GELU() }
 
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)

@@ -17,9 +17,14 @@ public final class LayerNorm<Scalar: MatrixScalar>: Layer {
     private var inverseStandardDeviations: [Scalar] = []
 
     /// A normalisation over `features` columns with `γ = 1`, `β = 0`.
-    public init(features: Int, epsilon: Scalar = 1e-5) {
-        gain = Parameter(Matrix(rows: 1, columns: features, repeating: 1))
-        shift = Parameter(.zeros(1, features))
+    public convenience init(features: Int, epsilon: Scalar = 1e-5) {
+        self.init(gain: Parameter(Matrix(rows: 1, columns: features, repeating: 1)), shift: Parameter(.zeros(1, features)),
+                  epsilon: epsilon)
+    }
+
+    private init(gain: Parameter<Scalar>, shift: Parameter<Scalar>, epsilon: Scalar) {
+        self.gain = gain
+        self.shift = shift
         self.epsilon = epsilon
     }
 
@@ -31,6 +36,10 @@ public final class LayerNorm<Scalar: MatrixScalar>: Layer {
     }
 
     public var children: [(name: String, module: any Module<Scalar>)] { [] }
+
+    public func replica() -> LayerNorm {
+        LayerNorm(gain: gain.replica(), shift: shift.replica(), epsilon: epsilon)
+    }
 
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)

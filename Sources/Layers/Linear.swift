@@ -13,13 +13,17 @@ public final class Linear<Scalar: MatrixScalar>: LinearLayer {
     private var input: Matrix<Scalar>?
 
     /// A layer with the given weight `W: out×in` and optional bias `b: 1×out`, all trainable.
-    public init(weight: Matrix<Scalar>, bias: Matrix<Scalar>? = nil) {
+    public convenience init(weight: Matrix<Scalar>, bias: Matrix<Scalar>? = nil) {
         if let bias {
             precondition(bias.rows == 1 && bias.columns == weight.rows,
                          "Linear: bias \(bias.shapeDescription) does not fit W \(weight.shapeDescription)")
         }
-        self.weight = Parameter(weight)
-        self.bias = bias.map { Parameter($0) }
+        self.init(weight: Parameter(weight), bias: bias.map { Parameter($0) })
+    }
+
+    private init(weight: Parameter<Scalar>, bias: Parameter<Scalar>?) {
+        self.weight = weight
+        self.bias = bias
     }
 
     /// A layer initialised as PyTorch's `nn.Linear`: `W` and `b` uniform on `[−1/√in, 1/√in]`.
@@ -41,6 +45,10 @@ public final class Linear<Scalar: MatrixScalar>: LinearLayer {
     }
 
     public var children: [(name: String, module: any Module<Scalar>)] { [] }
+
+    public func replica() -> Linear {
+        Linear(weight: weight.replica(), bias: bias?.replica())
+    }
 
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)

@@ -12,16 +12,25 @@ public final class MLP<Scalar: MatrixScalar>: LinearLayerContainer, Layer {
     public private(set) var contraction: any LinearLayer<Scalar>
 
     /// An MLP `d → hidden → d` (`hidden` defaults to `4d`), initialised as `nn.Linear`.
-    public init(features d: Int, hiddenFeatures: Int? = nil, using generator: inout some RandomNumberGenerator) {
+    public convenience init(features d: Int, hiddenFeatures: Int? = nil, using generator: inout some RandomNumberGenerator) {
         let hidden = hiddenFeatures ?? 4 * d
-        expansion = Linear(inFeatures: d, outFeatures: hidden, using: &generator)
-        contraction = Linear(inFeatures: hidden, outFeatures: d, using: &generator)
+        self.init(expansion: Linear(inFeatures: d, outFeatures: hidden, using: &generator),
+                  contraction: Linear(inFeatures: hidden, outFeatures: d, using: &generator))
+    }
+
+    private init(expansion: any LinearLayer<Scalar>, contraction: any LinearLayer<Scalar>) {
+        self.expansion = expansion
+        self.contraction = contraction
     }
 
     public var localParameters: [(name: String, parameter: Parameter<Scalar>)] { [] }
 
     public var children: [(name: String, module: any Module<Scalar>)] {
         [("0", expansion), ("1", activation), ("2", contraction)]
+    }
+
+    public func replica() -> MLP {
+        MLP(expansion: expansion.replica(), contraction: contraction.replica())
     }
 
     public func replaceLinearLayer(named name: String, with layer: any LinearLayer<Scalar>) {

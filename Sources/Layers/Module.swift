@@ -11,6 +11,12 @@ public protocol Module<Scalar>: AnyObject {
     var localParameters: [(name: String, parameter: Parameter<Scalar>)] { get }
     /// The direct sub-modules, e.g. `("q_proj", …)`.
     var children: [(name: String, module: any Module<Scalar>)] { get }
+    /// A module of the same structure whose parameters are replicas of this one's (the same
+    /// values, shared, with their own gradients; ``Parameter/replica()``) and whose forward
+    /// caches are its own: replicas run forward and backward on other threads on other rows of
+    /// a batch (data parallelism), and their gradients are summed. Replicate after injecting
+    /// adapters and freezing: the trainable flags are copied.
+    func replica() -> Self
 }
 
 /// A module whose behaviour differs between training and evaluation (dropout).

@@ -19,13 +19,20 @@ public final class MultiHeadSelfAttention<Scalar: MatrixScalar>: LinearLayerCont
 
     /// Attention over `features = d` with `heads` heads (`d` divisible by `heads`), projections
     /// initialised as PyTorch's `nn.Linear(d, d, bias=False)`.
-    public init(features d: Int, heads: Int, isCausal: Bool = false, using generator: inout some RandomNumberGenerator) {
+    public convenience init(features d: Int, heads: Int, isCausal: Bool = false, using generator: inout some RandomNumberGenerator) {
         precondition(heads > 0 && d % heads == 0, "MultiHeadSelfAttention: \(d) features do not split into \(heads) heads")
-        queryProjection = Linear(inFeatures: d, outFeatures: d, bias: false, using: &generator)
-        keyProjection = Linear(inFeatures: d, outFeatures: d, bias: false, using: &generator)
-        valueProjection = Linear(inFeatures: d, outFeatures: d, bias: false, using: &generator)
-        outputProjection = Linear(inFeatures: d, outFeatures: d, bias: false, using: &generator)
-        attention = ScaledDotProductAttention(heads: heads, isCausal: isCausal)
+        self.init(
+            projections: (0..<4).map { _ in Linear(inFeatures: d, outFeatures: d, bias: false, using: &generator) },
+            attention: ScaledDotProductAttention(heads: heads, isCausal: isCausal))
+    }
+
+    /// From the `q`, `k`, `v`, `o` projections, in that order.
+    private init(projections: [any LinearLayer<Scalar>], attention: ScaledDotProductAttention<Scalar>) {
+        queryProjection = projections[0]
+        keyProjection = projections[1]
+        valueProjection = projections[2]
+        outputProjection = projections[3]
+        self.attention = attention
     }
 
     /// Number of heads `h`.
@@ -37,6 +44,12 @@ public final class MultiHeadSelfAttention<Scalar: MatrixScalar>: LinearLayerCont
 
     public var children: [(name: String, module: any Module<Scalar>)] {
         [("q_proj", queryProjection), ("k_proj", keyProjection), ("v_proj", valueProjection), ("o_proj", outputProjection)]
+    }
+
+    public func replica() -> MultiHeadSelfAttention {
+        MultiHeadSelfAttention(
+            projections: [queryProjection, keyProjection, valueProjection, outputProjection].map { $0.replica() },
+            attention: ScaledDotProductAttention(heads: heads, isCausal: isCausal))
     }
 
     public func replaceLinearLayer(named name: String, with layer: any LinearLayer<Scalar>) {

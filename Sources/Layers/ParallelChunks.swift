@@ -8,8 +8,9 @@ import LinearAlgebra
 /// For the element-wise and row-wise loops between GEMMs (GELU, LayerNorm, softmax): each item
 /// is computed exactly as in a serial loop, so results are bit-identical; chunks must write
 /// disjoint elements. While such a loop runs, the BLAS worker threads are idle, so it takes the
-/// cores they would otherwise spin on.
-func forEachChunk(of count: Int, minimumChunk: Int, threads: Int = BLAS.threadCount, _ body: (Range<Int>) -> Void) {
+/// cores they would otherwise spin on. Inside a chunk the BLAS thread count is what it was, so
+/// code that runs one chunk per core (model replicas) sets it to one around the call.
+public func forEachChunk(of count: Int, minimumChunk: Int, threads: Int = BLAS.threadCount, _ body: (Range<Int>) -> Void) {
     let chunks = min(threads, count / max(minimumChunk, 1))
     guard chunks > 1 else {
         if count > 0 { body(0..<count) }

@@ -45,6 +45,13 @@ public final class Parameter<Scalar: MatrixScalar> {
         isTrainable = trainable
     }
 
+    /// A parameter on this one's value (reads and writes go to it) with its own gradient and the
+    /// same trainable flag: what a module replica (``Module/replica()``) holds, so replicas on
+    /// other threads accumulate their own gradients while sharing every weight.
+    public func replica() -> Parameter {
+        Parameter(get: { self.value }, modify: isWritable ? { body in self.modifyValue(body) } : nil, trainable: isTrainable)
+    }
+
     /// The current value.
     public var value: Matrix<Scalar> {
         get { externalValue?() ?? ownedValue }

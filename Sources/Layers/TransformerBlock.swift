@@ -16,11 +16,18 @@ public final class TransformerBlock<Scalar: MatrixScalar>: Module {
     public let mlp: MLP<Scalar>
 
     /// A block of width `d` with `heads` heads, initialised as the PyTorch modules are.
-    public init(features d: Int, heads: Int, isCausal: Bool = false, using generator: inout some RandomNumberGenerator) {
-        norm1 = LayerNorm(features: d)
-        attention = MultiHeadSelfAttention(features: d, heads: heads, isCausal: isCausal, using: &generator)
-        norm2 = LayerNorm(features: d)
-        mlp = MLP(features: d, using: &generator)
+    public convenience init(features d: Int, heads: Int, isCausal: Bool = false, using generator: inout some RandomNumberGenerator) {
+        self.init(
+            norm1: LayerNorm(features: d),
+            attention: MultiHeadSelfAttention(features: d, heads: heads, isCausal: isCausal, using: &generator),
+            norm2: LayerNorm(features: d), mlp: MLP(features: d, using: &generator))
+    }
+
+    private init(norm1: LayerNorm<Scalar>, attention: MultiHeadSelfAttention<Scalar>, norm2: LayerNorm<Scalar>, mlp: MLP<Scalar>) {
+        self.norm1 = norm1
+        self.attention = attention
+        self.norm2 = norm2
+        self.mlp = mlp
     }
 
     /// The width `d`.
@@ -30,6 +37,10 @@ public final class TransformerBlock<Scalar: MatrixScalar>: Module {
 
     public var children: [(name: String, module: any Module<Scalar>)] {
         [("norm1", norm1), ("attn", attention), ("norm2", norm2), ("mlp", mlp)]
+    }
+
+    public func replica() -> TransformerBlock {
+        TransformerBlock(norm1: norm1.replica(), attention: attention.replica(), norm2: norm2.replica(), mlp: mlp.replica())
     }
 
     /// `Y: n×d` for `X: n×d` holding sequences of `sequenceLength` rows.

@@ -15,11 +15,17 @@ public final class TransformerStack<Scalar: MatrixScalar>: Module {
         self.blocks = blocks
     }
 
+    private init(blocks: [TransformerBlock<Scalar>]) {
+        self.blocks = blocks
+    }
+
     public var localParameters: [(name: String, parameter: Parameter<Scalar>)] { [] }
 
     public var children: [(name: String, module: any Module<Scalar>)] {
         blocks.enumerated().map { ("blocks.\($0.offset)", $0.element) }
     }
+
+    public func replica() -> TransformerStack { TransformerStack(blocks: blocks.map { $0.replica() }) }
 
     /// `Y: n×d` for `X: n×d` holding sequences of `sequenceLength` rows.
     public func forward(_ input: Matrix<Scalar>, sequenceLength: Int) -> Matrix<Scalar> {

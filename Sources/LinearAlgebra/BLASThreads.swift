@@ -18,9 +18,12 @@ public enum BLAS {
     /// The CPU kernel OpenBLAS selected at load time, e.g. `"Zen"`.
     public static var coreName: String { String(cString: openblas_get_corename()) }
 
-    /// Runs `body` with `threads` BLAS threads, then restores the previous count.
+    /// Runs `body` with `threads` BLAS threads, then restores the previous count. Changes
+    /// nothing when the count is already `threads`, so threads that all ask for the count in
+    /// force (one, in data-parallel training) never write the process-wide setting at once.
     public static func withThreadCount<R>(_ threads: Int, _ body: () throws -> R) rethrows -> R {
         let previous = threadCount
+        guard previous != threads else { return try body() }
         threadCount = threads
         defer { threadCount = previous }
         return try body()

@@ -40,7 +40,7 @@ public final class LoRALinear<Scalar: MatrixScalar>: LinearLayer, TrainingModeSw
 
     /// A layer from `weights` and the base layer's `bias`: `A` and `B` trainable, `W` frozen, the
     /// bias trainable only when `trainBias` is set.
-    public init(
+    public convenience init(
         weights: LoRAWeights<Scalar>, bias: Parameter<Scalar>?, trainBias: Bool = false,
         dropout: Scalar = 0, dropoutSeed: UInt64 = 0
     ) {
@@ -49,13 +49,16 @@ public final class LoRALinear<Scalar: MatrixScalar>: LinearLayer, TrainingModeSw
             precondition(bias.value.rows == 1 && bias.value.columns == weights.outFeatures,
                          "LoRALinear: bias \(bias.value.shapeDescription) does not fit W \(weights.base.shapeDescription)")
         }
-        let storage = Storage(weights)
+        bias?.isTrainable = trainBias
+        self.init(storage: Storage(weights), bias: bias, trainA: true, trainB: true, dropout: dropout, dropoutSeed: dropoutSeed)
+    }
+
+    private init(storage: Storage, bias: Parameter<Scalar>?, trainA: Bool, trainB: Bool, dropout: Scalar, dropoutSeed: UInt64) {
         self.storage = storage
         baseWeight = Parameter(get: { storage.weights.base }, modify: nil, trainable: false)
-        loraA = Parameter(get: { storage.weights.a }, modify: { $0(&storage.weights.a) }, trainable: true)
-        loraB = Parameter(get: { storage.weights.b }, modify: { $0(&storage.weights.b) }, trainable: true)
+        loraA = Parameter(get: { storage.weights.a }, modify: { $0(&storage.weights.a) }, trainable: trainA)
+        loraB = Parameter(get: { storage.weights.b }, modify: { $0(&storage.weights.b) }, trainable: trainB)
         self.bias = bias
-        bias?.isTrainable = trainBias
         dropoutProbability = dropout
         dropoutGenerator = SeededGenerator(seed: dropoutSeed)
     }
@@ -74,6 +77,16 @@ public final class LoRALinear<Scalar: MatrixScalar>: LinearLayer, TrainingModeSw
     }
 
     public var children: [(name: String, module: any Module<Scalar>)] { [] }
+
+    /// A layer on the same weights (merging either merges both) with its own gradients, caches
+    /// and dropout masks (seeded from this layer's mask sequence).
+    public func replica() -> LoRALinear {
+        let replica = LoRALinear(
+            storage: storage, bias: bias?.replica(), trainA: loraA.isTrainable, trainB: loraB.isTrainable,
+            dropout: dropoutProbability, dropoutSeed: dropoutGenerator.next())
+        replica.isTraining = isTraining
+        return replica
+    }
 
     /// `W ← W + s·B·A` in place (one GEMM); the forward is then a single GEMM.
     public func merge() { storage.weights.merge() }

@@ -16,7 +16,9 @@ public struct SequenceRegressionData<Scalar: MatrixScalar>: Sendable {
     public let sequenceLength: Int
 
     /// Draws the data set from `generator` (inputs first, then the noise).
-    public init(samples: Int, sequenceLength t: Int, features d: Int, using generator: inout some RandomNumberGenerator) {
+    @_specialize(where Scalar == Float, G == SeededGenerator)
+    @_specialize(where Scalar == Double, G == SeededGenerator)
+    public init<G: RandomNumberGenerator>(samples: Int, sequenceLength t: Int, features d: Int, using generator: inout G) {
         precondition(samples > 0 && t > 0 && d > 0, "SequenceRegressionData: \(samples) samples of \(t)×\(d)")
         let x = Matrix<Scalar>.randomNormal(rows: samples * t, columns: d, using: &generator)
         let noise = Matrix<Scalar>.randomNormal(rows: samples * t, columns: d, using: &generator)

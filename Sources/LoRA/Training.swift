@@ -21,11 +21,17 @@ public struct TrainingOptions: Sendable {
     public var warmupSteps: Int
     /// The learning-rate decay after warm-up.
     public var decay: LearningRateSchedule.Decay
+    /// Data parallelism: model replicas (``Module/replica()``, sharing the weights) that each
+    /// take a contiguous part of every batch's sequences on their own thread, with one BLAS
+    /// thread each; their gradients are combined into the model's. With 1 the model runs alone on
+    /// all BLAS threads. The losses differ between replica counts only by float rounding (and by
+    /// dropout masks, which each replica draws from its own sequence).
+    public var replicas: Int
 
     public init(
         epochs: Int = 100, batchSize: Int = 64, learningRate: Double = 1e-3, weightDecay: Double = 0.01,
         loraPlusRatio: Double = 1, maxGradientNorm: Double? = nil, warmupSteps: Int = 0,
-        decay: LearningRateSchedule.Decay = .constant
+        decay: LearningRateSchedule.Decay = .constant, replicas: Int = 1
     ) {
         self.epochs = epochs
         self.batchSize = batchSize
@@ -35,6 +41,7 @@ public struct TrainingOptions: Sendable {
         self.maxGradientNorm = maxGradientNorm
         self.warmupSteps = warmupSteps
         self.decay = decay
+        self.replicas = replicas
     }
 }
 
@@ -101,13 +108,17 @@ public final class SequenceRegressionTrainer<Scalar: MatrixScalar> {
     public let trackedLayer: LoRALinear<Scalar>?
     /// AdamW over the model's trainable parameters (LoRA+ groups), with the options' schedule.
     public let optimizer: Adam<Scalar>
+    /// The model followed by its replicas (``TrainingOptions/replicas`` in all).
+    private let workers: [TransformerStack<Scalar>]
+    /// Every trainable parameter of the model with the same parameter in each replica.
+    private let replicatedParameters: [(parameter: Parameter<Scalar>, replicas: [Parameter<Scalar>])]
 
     public init(
         model: TransformerStack<Scalar>, data: SequenceRegressionData<Scalar>, options: TrainingOptions,
         trackedLayer: LoRALinear<Scalar>? = nil
     ) {
-        precondition(options.epochs > 0 && options.batchSize > 0,
-                     "SequenceRegressionTrainer: \(options.epochs) epochs of batch \(options.batchSize)")
+        precondition(options.epochs > 0 && options.batchSize > 0 && options.replicas > 0,
+                     "SequenceRegressionTrainer: \(options.epochs) epochs of batch \(options.batchSize) on \(options.replicas) replicas")
         self.model = model
         self.data = data
         self.options = options
@@ -117,34 +128,86 @@ public final class SequenceRegressionTrainer<Scalar: MatrixScalar> {
             groups: model.loraPlusGroups(learningRate: options.learningRate, ratio: options.loraPlusRatio),
             weightDecay: options.weightDecay,
             schedule: LearningRateSchedule(warmupSteps: min(options.warmupSteps, steps), totalSteps: steps, decay: options.decay))
+        workers = [model] + (1..<options.replicas).map { _ in model.replica() }
+        let replicaParameters = workers.dropFirst().map { $0.trainableParameters().map(\.parameter) }
+        replicatedParameters = model.trainableParameters().enumerated().map { index, named in
+            (named.parameter, replicaParameters.map { $0[index] })
+        }
     }
 
     /// Mean MSE over the whole data set in evaluation mode (no dropout), batch by batch.
     public func evaluate() -> Double {
-        model.setTraining(false)
-        defer { model.setTraining(true) }
-        let batches = data.batches(of: options.batchSize)
-        let total = batches.reduce(0.0) { sum, range in
+        setTraining(false)
+        defer { setTraining(true) }
+        let total = data.batches(of: options.batchSize).reduce(0.0) { sum, range in
             let (x, y) = data.batch(range)
-            return sum + Double(meanSquaredError(model.forward(x, sequenceLength: data.sequenceLength), y).loss) * Double(range.count)
+            let loss = onWorkers(x, y) { worker, x, y in
+                Double(meanSquaredError(worker.forward(x, sequenceLength: data.sequenceLength), y).loss)
+            }
+            return sum + loss * Double(range.count)
         }
         return total / Double(data.samples)
     }
 
-    /// One optimizer step on a batch; returns its loss.
+    /// One optimizer step on a batch of whole sequences; returns its loss.
     public func step(inputs: Matrix<Scalar>, targets: Matrix<Scalar>) -> Double {
-        model.zeroGradients()
-        let (loss, gradient) = meanSquaredError(model.forward(inputs, sequenceLength: data.sequenceLength), targets)
-        model.accumulateParameterGradients(gradient)
+        let loss = onWorkers(inputs, targets) { worker, x, y in
+            worker.zeroGradients()
+            let (loss, gradient) = meanSquaredError(worker.forward(x, sequenceLength: data.sequenceLength), y)
+            worker.accumulateParameterGradients(gradient)
+            return Double(loss)
+        } combiningGradients: { shares in
+            for (parameter, replicas) in replicatedParameters {
+                parameter.modifyGradient { gradient in
+                    gradient.scale(by: Scalar(shares[0]))
+                    for (replica, share) in zip(replicas, shares.dropFirst()) {
+                        if let replicaGradient = replica.gradient { gradient.axpy(Scalar(share), replicaGradient) }
+                    }
+                }
+            }
+        }
         if let maxNorm = options.maxGradientNorm { optimizer.clipGradients(maxNorm: maxNorm) }
         optimizer.step()
-        return Double(loss)
+        return loss
+    }
+
+    /// `Σᵢ (nᵢ/n)·body(workerᵢ, Xᵢ, Yᵢ)`: the batch's `n` sequences split into contiguous parts of
+    /// `nᵢ` sequences, one per worker (the model, then its replicas), run concurrently with one
+    /// BLAS thread each (with one worker or one sequence, the model takes it all on every BLAS
+    /// thread). For a mean over the batch (the MSE, and so its gradients), this weighted sum is
+    /// the batch's; `combiningGradients` receives the shares `nᵢ/n` when there were several parts.
+    private func onWorkers(
+        _ inputs: Matrix<Scalar>, _ targets: Matrix<Scalar>,
+        _ body: (TransformerStack<Scalar>, Matrix<Scalar>, Matrix<Scalar>) -> Double,
+        combiningGradients: ([Double]) -> Void = { _ in }
+    ) -> Double {
+        let t = data.sequenceLength
+        let n = inputs.rows / t
+        let count = min(workers.count, n)
+        guard count > 1 else { return body(model, inputs, targets) }
+        let parts = (0..<count).map { i in ((i * n / count) * t)..<(((i + 1) * n / count) * t) }
+        var values = [Double](repeating: 0, count: count)
+        values.withUnsafeMutableBufferPointer { values in
+            BLAS.withThreadCount(1) {
+                forEachChunk(of: count, minimumChunk: 1, threads: count) { chunk in
+                    for i in chunk { values[i] = body(workers[i], inputs[rows: parts[i]], targets[rows: parts[i]]) }
+                }
+            }
+        }
+        let shares = parts.map { Double($0.count) / Double(inputs.rows) }
+        combiningGradients(shares)
+        return zip(shares, values).reduce(0) { $0 + $1.0 * $1.1 }
+    }
+
+    /// Switches the model and its replicas to training (dropout on) or evaluation.
+    private func setTraining(_ training: Bool) {
+        for worker in workers { worker.setTraining(training) }
     }
 
     /// Runs every epoch, calling `progress` after each.
     public func train(progress: (EpochProgress) -> Void = { _ in }) -> TrainingHistory {
         let initialLoss = evaluate()
-        model.setTraining(true)
+        setTraining(true)
         let batches = data.batches(of: options.batchSize)
         var losses: [Double] = []
         var norms: [AdapterNorms] = []

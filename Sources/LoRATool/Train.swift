@@ -39,6 +39,8 @@ struct Train: ParsableCommand {
     @Option(help: "Write SVG plots into this directory.") var plot: String?
     @Option(help: "Random seed for weights, data and adapters.") var seed: UInt64 = 42
     @Option(help: "BLAS threads (default: OpenBLAS's own choice).") var threads: Int?
+    @Option(help: "Data-parallel model replicas, one BLAS thread each (default: one per BLAS thread; 1: one model on all BLAS threads).")
+    var replicas: Int?
 
     func validate() throws {
         for (name, value) in [("--samples", samples), ("--sequence-length", sequenceLength), ("--dim", dim),
@@ -49,6 +51,7 @@ struct Train: ParsableCommand {
         if dim % heads != 0 { throw ValidationError("--heads \(heads) does not divide --dim \(dim)") }
         if let epochs, epochs < 1 { throw ValidationError("--epochs must be at least 1, got \(epochs)") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
+        if let replicas, replicas < 1 { throw ValidationError("--replicas must be at least 1, got \(replicas)") }
         if !(lr > 0 && lr.isFinite) { throw ValidationError("--lr must be positive and finite, got \(lr)") }
         if !(weightDecay >= 0) { throw ValidationError("--weight-decay must be ≥ 0, got \(weightDecay)") }
         if !(loraPlusRatio > 0) { throw ValidationError("--lora-plus-ratio must be positive, got \(loraPlusRatio)") }
@@ -93,7 +96,16 @@ struct Train: ParsableCommand {
         TrainingOptions(
             epochs: epochs ?? (ranks == nil ? 100 : 50), batchSize: batchSize, learningRate: lr,
             weightDecay: weightDecay, loraPlusRatio: loraPlusRatio, maxGradientNorm: clipNorm,
-            warmupSteps: warmupSteps, decay: LearningRateSchedule.Decay(rawValue: schedule)!)
+            warmupSteps: warmupSteps, decay: LearningRateSchedule.Decay(rawValue: schedule)!,
+            replicas: replicas ?? BLAS.threadCount)
+    }
+
+    /// How the training steps use the cores.
+    private var parallelismDescription: String {
+        let options = trainingOptions
+        return options.replicas == 1
+            ? "one model on \(BLAS.threadCount) BLAS thread(s)"
+            : "\(options.replicas) data-parallel replicas of \(options.batchSize / options.replicas)+ sequences, one BLAS thread each"
     }
 
     func run() throws {
@@ -133,6 +145,7 @@ struct Train: ParsableCommand {
             + (full ? "" : String(format: "(%.2f%%; %@ before LoRA)", 100 * Double(trainable) / Double(total), totalBefore.formatted())))
         let tracked = model.loraLayers().first { $0.path.hasSuffix("q_proj") }?.layer ?? model.loraLayers().first?.layer
         let trainer = SequenceRegressionTrainer(model: model, data: data, options: trainingOptions, trackedLayer: tracked)
+        log("Training on " + parallelismDescription)
         let reportEvery = max(1, trainer.options.epochs / 10)
         let history = trainer.train { progress in
             if progress.epoch % reportEvery == 0 || progress.epoch == 1 || progress.epoch == progress.epochs {

@@ -34,6 +34,32 @@ struct ModuleTests {
         checkPathsAndCounts(Double.self)
     }
 
+    /// A replica has the same parameters, reads (and writes) the model's values, and keeps its
+    /// own gradients and caches: it computes the same forward and backward on another batch.
+    @Test func replicaSharesValuesAndKeepsItsOwnGradients() {
+        let model = makeStack(Double.self)
+        model.blocks[0].attention.setTrainable(false)
+        let replica = model.replica()
+        #expect(replica.namedParameters().map(\.path) == model.namedParameters().map(\.path))
+        #expect(replica.trainableParameters().map(\.path) == model.trainableParameters().map(\.path))
+        var generator = SeededGenerator(seed: 5)
+        let x = Matrix<Double>.randomNormal(rows: 8, columns: 16, using: &generator)
+        let other = Matrix<Double>.randomNormal(rows: 12, columns: 16, using: &generator)
+        let y = model.forward(x, sequenceLength: 4)
+        _ = replica.forward(other, sequenceLength: 4)  // its own cache: the model's stays
+        _ = model.backward(y)
+        #expect(replica.namedParameters().allSatisfy { $0.parameter.gradient == nil })
+        #expect(replica.forward(x, sequenceLength: 4) == y)
+        _ = replica.backward(y)
+        for (original, copy) in zip(model.trainableParameters(), replica.trainableParameters()) {
+            #expect(copy.parameter.gradient == original.parameter.gradient, "\(copy.path)")
+        }
+        let weight = model.blocks[1].mlp.expansion.localParameters[0].parameter
+        weight.modifyValue { $0[0, 0] += 1 }
+        #expect(replica.blocks[1].mlp.expansion.localParameters[0].parameter.value == weight.value)
+        #expect(replica.forward(x, sequenceLength: 4) != y)
+    }
+
     @Test func gradientsAreAllocatedByTheFirstBackwardAndReleasedByFreezing() {
         let model = makeStack(Float.self)
         #expect(model.namedParameters().allSatisfy { $0.parameter.gradient == nil })

@@ -87,4 +87,25 @@ struct LoRALinearTests {
         #expect(GradientCheck.relativeError(layer.forward(x), unmerged) <= 1e-5)
         #expect(GradientCheck.relativeError(layer.weights.base, original) <= 1e-6)
     }
+
+    /// A replica works on the layer's weights (a merge shows in both) with its own gradients,
+    /// flags and dropout masks.
+    @Test func replicaSharesTheWeightsNotTheMasks() {
+        let layer = makeLayer(Double.self, dropout: 0.5)
+        layer.loraA.isTrainable = false
+        let replica = layer.replica()
+        #expect(!replica.loraA.isTrainable && replica.loraB.isTrainable && !replica.baseWeight.isTrainable)
+        var generator = SeededGenerator(seed: 26)
+        let x = Matrix<Double>.randomNormal(rows: 8, columns: 5, using: &generator)
+        #expect(replica.forward(x) != layer.forward(x))  // other masks
+        _ = replica.backward(x * layer.weights.base.transposed)
+        #expect(replica.loraB.gradient != nil && layer.loraB.gradient == nil)
+        layer.isTraining = false
+        replica.isTraining = false
+        let output = layer.forward(x)
+        #expect(replica.forward(x) == output)
+        layer.merge()
+        #expect(replica.isMerged && replica.weights.base == layer.weights.base)
+        #expect(GradientCheck.relativeError(replica.forward(x), output) <= 1e-14)
+    }
 }

@@ -31,17 +31,20 @@ struct TrainingTests {
         checkData(Double.self)
     }
 
-    func makeTrainer(full: Bool, epochs: Int = 8) throws -> SequenceRegressionTrainer<Float> {
+    func makeTrainer<T: MatrixScalar>(
+        _: T.Type = Float.self, full: Bool, epochs: Int = 8, depth: Int = 1, replicas: Int = 1
+    ) throws -> SequenceRegressionTrainer<T> {
         var generator = SeededGenerator(seed: 52)
-        let data = SequenceRegressionData<Float>(samples: 24, sequenceLength: 4, features: 8, using: &generator)
-        let model = TransformerStack<Float>(depth: 1, features: 8, heads: 2, using: &generator)
+        let data = SequenceRegressionData<T>(samples: 24, sequenceLength: 4, features: 8, using: &generator)
+        let model = TransformerStack<T>(depth: depth, features: 8, heads: 2, using: &generator)
         if !full {
             try model.injectLoRA(
                 LoRAConfiguration(rank: 2, alpha: 4, targetModules: .names(["q_proj", "k_proj", "v_proj", "o_proj"])),
                 using: &generator)
         }
         return SequenceRegressionTrainer(
-            model: model, data: data, options: TrainingOptions(epochs: epochs, batchSize: 8, learningRate: 1e-2),
+            model: model, data: data,
+            options: TrainingOptions(epochs: epochs, batchSize: 8, learningRate: 1e-2, replicas: replicas),
             trackedLayer: model.loraLayers().first?.layer)
     }
 
@@ -83,10 +86,33 @@ struct TrainingTests {
         #expect(GradientCheck.relativeError(trainer.model.forward(probe, sequenceLength: 4), before) <= 1e-5)
     }
 
+    /// Data parallelism is the same maths: three replicas on parts of 3, 3 and 2 of a batch's 8
+    /// sequences (unequal shares) give the losses, gradients and weights of one model on the
+    /// whole batch up to rounding, for LoRA and full fine-tuning, in training and evaluation.
+    @Test(arguments: [false, true])
+    func dataParallelTrainingMatchesOneModel(full: Bool) throws {
+        let single = try makeTrainer(Double.self, full: full, epochs: 2, depth: 2)
+        let parallel = try makeTrainer(Double.self, full: full, epochs: 2, depth: 2, replicas: 3)
+        let (x, y) = single.data.batch(0..<8)
+        for _ in 0..<4 {
+            let (loss, parallelLoss) = (single.step(inputs: x, targets: y), parallel.step(inputs: x, targets: y))
+            #expect(abs(loss - parallelLoss) <= 1e-12 * loss)
+        }
+        for (one, other) in zip(single.model.trainableParameters(), parallel.model.trainableParameters()) {
+            #expect(GradientCheck.relativeError(one.parameter.gradient!, other.parameter.gradient!) <= 1e-10, "\(one.path)")
+            #expect(GradientCheck.relativeError(one.parameter.value, other.parameter.value) <= 1e-10, "\(one.path)")
+        }
+        #expect(abs(single.evaluate() - parallel.evaluate()) <= 1e-12 * single.evaluate())
+        let history = parallel.train()
+        #expect(history.finalLoss < history.initialLoss)
+    }
+
     /// Full fine-tuning updates weights, gradients and optimizer state in place: after the first
-    /// step (which allocates the gradients), no weight-sized buffer is reallocated.
-    @Test func fullFineTuningStepsReuseWeightAndGradientBuffers() throws {
-        let trainer = try makeTrainer(full: true)
+    /// step (which allocates the gradients), no weight-sized buffer is reallocated, with one
+    /// model or with replicas (which read the model's weights and add their gradients into its).
+    @Test(arguments: [1, 2])
+    func fullFineTuningStepsReuseWeightAndGradientBuffers(replicas: Int) throws {
+        let trainer = try makeTrainer(full: true, replicas: replicas)
         let (x, y) = trainer.data.batch(0..<8)
         func addresses() -> [UnsafeRawPointer?] {
             trainer.model.namedParameters().flatMap { _, parameter in

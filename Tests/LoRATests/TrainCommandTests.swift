@@ -1,0 +1,44 @@
+import CommandTestSupport
+import Foundation
+import Testing
+
+/// `lora train` as a process: its JSON for LoRA and full fine-tuning, one model against
+/// data-parallel replicas, and flags it refuses.
+@Suite("lora train")
+struct TrainCommandTests {
+    /// A few seconds' version of seed 003's run: 16 sequences of 4 tokens, d=16, 2 heads.
+    let small = ["train", "--samples", "16", "--sequence-length", "4", "--dim", "16", "--heads", "2",
+                 "--batch-size", "8", "--epochs", "4", "--lr", "0.01", "--format", "json"]
+
+    func report(_ arguments: [String]) throws -> [String: Any] {
+        let run = try runLora(small + arguments)
+        #expect(run.status == 0, "\(run.standardError)")
+        return try #require(JSONSerialization.jsonObject(with: Data(run.standardOutput.utf8)) as? [String: Any])
+    }
+
+    @Test func loraAndFullTrainingLowerTheLoss() throws {
+        let lora = try report(["--rank", "4"])
+        #expect(try #require(lora["final_loss"] as? Double) < #require(lora["initial_loss"] as? Double))
+        #expect(lora["trainable_parameters"] as? Int == 4 * 4 * (16 + 16))  // q, k, v, o: r·(d_in + d_out)
+        #expect((lora["losses"] as? [Double])?.count == 4 && (lora["norms"] as? [Any])?.count == 5)
+        let full = try report(["--full"])
+        #expect(try #require(full["final_loss"] as? Double) < #require(full["initial_loss"] as? Double))
+        #expect(full["trainable_parameters"] as? Int == full["total_parameters"] as? Int)
+    }
+
+    /// Replicas are the same maths as one model, so the losses agree to Float rounding.
+    @Test func replicasTrainAsOneModel() throws {
+        let one = try report(["--replicas", "1"])
+        let two = try report(["--replicas", "2", "--threads", "2"])
+        let (a, b) = (try #require(one["losses"] as? [Double]), try #require(two["losses"] as? [Double]))
+        #expect(zip(a, b).allSatisfy { abs($0 - $1) <= 1e-4 * $0 }, "\(a) vs \(b)")
+    }
+
+    @Test(arguments: [["--replicas", "0"], ["--threads", "0"], ["--heads", "3"], ["--ranks", "4,x"], ["--full", "--ranks", "4"]])
+    func refusesBadFlags(_ flags: [String]) throws {
+        let run = try runLora(small + flags)
+        #expect(run.status != 0)
+        #expect(run.standardOutput.isEmpty)
+        #expect(run.standardError.contains(flags[flags.count - 2]), "\(run.standardError)")
+    }
+}
