@@ -59,21 +59,9 @@ public final class LayerNorm<Scalar: MatrixScalar>: Layer {
                                 forEachChunk(of: n, minimumChunk: 64) { rows in
                                     for i in rows {
                                         let row = i * d
-                                        var sum: Scalar = 0
-                                        for j in 0..<d { sum += x[row + j] }
-                                        let mean = sum / Scalar(d)
-                                        var squares: Scalar = 0
-                                        for j in 0..<d {
-                                            let centred = x[row + j] - mean
-                                            squares += centred * centred
-                                        }
-                                        let r = 1 / (squares / Scalar(d) + epsilon).squareRoot()
-                                        rstd[i] = r
-                                        for j in 0..<d {
-                                            let h = (x[row + j] - mean) * r
-                                            xHat[row + j] = h
-                                            y[row + j] = h * g[j] + b[j]
-                                        }
+                                        rstd[i] = Self.normalizeRow(
+                                            x.baseAddress! + row, count: d, gain: g.baseAddress!, shift: b.baseAddress!,
+                                            epsilon: epsilon, normalized: xHat.baseAddress! + row, output: y.baseAddress! + row)
                                     }
                                 }
                             }
@@ -115,18 +103,9 @@ public final class LayerNorm<Scalar: MatrixScalar>: Layer {
                             forEachChunk(of: n, minimumChunk: 64) { rows in
                                 for i in rows {
                                     let row = i * d
-                                    var sumG: Scalar = 0
-                                    var sumGX: Scalar = 0
-                                    for j in 0..<d {
-                                        let gj = dy[row + j] * g[j]
-                                        sumG += gj
-                                        sumGX += gj * xHat[row + j]
-                                    }
-                                    let meanG = sumG / Scalar(d)
-                                    let meanGX = sumGX / Scalar(d)
-                                    for j in 0..<d {
-                                        dx[row + j] = rstd[i] * (dy[row + j] * g[j] - meanG - xHat[row + j] * meanGX)
-                                    }
+                                    Self.rowInputGradient(
+                                        dy.baseAddress! + row, count: d, gain: g.baseAddress!, normalized: xHat.baseAddress! + row,
+                                        inverseStandardDeviation: rstd[i], into: dx.baseAddress! + row)
                                 }
                             }
                         }
@@ -135,5 +114,37 @@ public final class LayerNorm<Scalar: MatrixScalar>: Layer {
             }
         }
         return inputGradient
+    }
+
+    /// One row: `x̂ = (x − μ)·r`, `y = γ ⊙ x̂ + β`; returns `r = 1/√(σ² + ε)`. (The rows' buffers
+    /// arrive as arguments, so the compiler keeps them in registers and vectorises the loops.)
+    @inline(__always)
+    private static func normalizeRow(
+        _ x: UnsafePointer<Scalar>, count d: Int, gain g: UnsafePointer<Scalar>, shift b: UnsafePointer<Scalar>,
+        epsilon: Scalar, normalized xHat: UnsafeMutablePointer<Scalar>, output y: UnsafeMutablePointer<Scalar>
+    ) -> Scalar {
+        let mean = interleavedSum(d) { x[$0] } / Scalar(d)
+        let squares = interleavedSum(d) { j in
+            let centred = x[j] - mean
+            return centred * centred
+        }
+        let r = 1 / (squares / Scalar(d) + epsilon).squareRoot()
+        for j in 0..<d {
+            let h = (x[j] - mean) * r
+            xHat[j] = h
+            y[j] = h * g[j] + b[j]
+        }
+        return r
+    }
+
+    /// One row of `∂L/∂x = r·(γ ⊙ ∂L/∂y − mean(γ ⊙ ∂L/∂y) − x̂·mean(γ ⊙ ∂L/∂y ⊙ x̂))`.
+    @inline(__always)
+    private static func rowInputGradient(
+        _ dy: UnsafePointer<Scalar>, count d: Int, gain g: UnsafePointer<Scalar>, normalized xHat: UnsafePointer<Scalar>,
+        inverseStandardDeviation r: Scalar, into dx: UnsafeMutablePointer<Scalar>
+    ) {
+        let meanG = interleavedSum(d) { dy[$0] * g[$0] } / Scalar(d)
+        let meanGX = interleavedSum(d) { dy[$0] * g[$0] * xHat[$0] } / Scalar(d)
+        for j in 0..<d { dx[j] = r * (dy[j] * g[j] - meanG - xHat[j] * meanGX) }
     }
 }

@@ -57,9 +57,9 @@ public final class Linear<Scalar: MatrixScalar>: LinearLayer {
         precondition(input.columns == w.columns,
                      "Linear.forward: X \(input.shapeDescription) does not fit W \(w.shapeDescription)")
         self.input = input
-        var output = Matrix<Scalar>.uninitialized(input.rows, w.rows)
-        Matrix.gemm(input, w, transposeB: .transposed, into: &output)
-        if let bias { output.addToEachRow(bias.value) }
+        // Starting from the bias rows with β = 1 saves a pass over Y (BLAS would zero it for β = 0).
+        var output = bias.map { Matrix(rows: input.rows, repeatingRow: $0.value) } ?? .uninitialized(input.rows, w.rows)
+        Matrix.gemm(input, w, transposeB: .transposed, beta: bias == nil ? 0 : 1, into: &output)
         return output
     }
 

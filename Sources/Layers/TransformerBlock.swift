@@ -44,20 +44,21 @@ public final class TransformerBlock<Scalar: MatrixScalar>: Module {
     }
 
     /// `Y: n×d` for `X: n×d` holding sequences of `sequenceLength` rows.
+    /// (Each residual is added into the branch's fresh output, so no activation is copied.)
     public func forward(_ input: Matrix<Scalar>, sequenceLength: Int) -> Matrix<Scalar> {
-        var hidden = input
-        hidden.axpy(1, attention.forward(norm1.forward(input), sequenceLength: sequenceLength))
-        var output = hidden
-        output.axpy(1, mlp.forward(norm2.forward(hidden)))
+        var hidden = attention.forward(norm1.forward(input), sequenceLength: sequenceLength)
+        hidden.axpy(1, input)
+        var output = mlp.forward(norm2.forward(hidden))
+        output.axpy(1, hidden)
         return output
     }
 
     /// `∂L/∂X` from `∂L/∂Y`, accumulating parameter gradients.
     public func backward(_ outputGradient: Matrix<Scalar>) -> Matrix<Scalar> {
-        var hiddenGradient = outputGradient
-        hiddenGradient.axpy(1, norm2.backward(mlp.backward(outputGradient)))
-        var inputGradient = hiddenGradient
-        inputGradient.axpy(1, norm1.backward(attention.backward(hiddenGradient)))
+        var hiddenGradient = norm2.backward(mlp.backward(outputGradient))
+        hiddenGradient.axpy(1, outputGradient)
+        var inputGradient = norm1.backward(attention.backward(hiddenGradient))
+        inputGradient.axpy(1, hiddenGradient)
         return inputGradient
     }
 
@@ -68,8 +69,8 @@ public final class TransformerBlock<Scalar: MatrixScalar>: Module {
             _ = backward(outputGradient)
             return
         }
-        var hiddenGradient = outputGradient
-        hiddenGradient.axpy(1, norm2.backward(mlp.backward(outputGradient)))
+        var hiddenGradient = norm2.backward(mlp.backward(outputGradient))
+        hiddenGradient.axpy(1, outputGradient)
         attention.accumulateParameterGradients(hiddenGradient)
     }
 }
