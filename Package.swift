@@ -28,7 +28,8 @@ let package = Package(
         .target(name: "TensorFormats", dependencies: ["LinearAlgebra"]),
         .target(name: "LowRank", dependencies: ["LinearAlgebra"]),
         .target(name: "LoRABench", dependencies: ["LinearAlgebra", "LoRA", "Plotting"]),
-        .target(name: "Layers", dependencies: ["LinearAlgebra"]),
+        .target(name: "CKernels"),
+        .target(name: "Layers", dependencies: ["LinearAlgebra", "CKernels"]),
         .target(name: "Optimizers", dependencies: ["LinearAlgebra", "Layers"]),
         .target(
             name: "LoRAKit",

@@ -139,42 +139,54 @@ public final class SequenceRegressionTrainer<Scalar: MatrixScalar> {
     public func evaluate() -> Double {
         setTraining(false)
         defer { setTraining(true) }
-        let total = data.batches(of: options.batchSize).reduce(0.0) { sum, range in
-            let (x, y) = data.batch(range)
-            let loss = onWorkers(x, y) { worker, x, y in
-                Double(meanSquaredError(worker.forward(x, sequenceLength: data.sequenceLength), y).loss)
+        let total = withWorkerBLASThreads {
+            data.batches(of: options.batchSize).reduce(0.0) { sum, range in
+                let (x, y) = data.batch(range)
+                let loss = onWorkers(x, y) { worker, x, y in
+                    Double(meanSquaredError(worker.forward(x, sequenceLength: data.sequenceLength), y).loss)
+                }
+                return sum + loss * Double(range.count)
             }
-            return sum + loss * Double(range.count)
         }
         return total / Double(data.samples)
     }
 
     /// One optimizer step on a batch of whole sequences; returns its loss.
     public func step(inputs: Matrix<Scalar>, targets: Matrix<Scalar>) -> Double {
-        let loss = onWorkers(inputs, targets) { worker, x, y in
-            worker.zeroGradients()
-            let (loss, gradient) = meanSquaredError(worker.forward(x, sequenceLength: data.sequenceLength), y)
-            worker.accumulateParameterGradients(gradient)
-            return Double(loss)
-        } combiningGradients: { shares in
-            for (parameter, replicas) in replicatedParameters {
-                parameter.modifyGradient { gradient in
-                    gradient.scale(by: Scalar(shares[0]))
-                    for (replica, share) in zip(replicas, shares.dropFirst()) {
-                        if let replicaGradient = replica.gradient { gradient.axpy(Scalar(share), replicaGradient) }
+        withWorkerBLASThreads {
+            let loss = onWorkers(inputs, targets) { worker, x, y in
+                worker.zeroGradients()
+                let (loss, gradient) = meanSquaredError(worker.forward(x, sequenceLength: data.sequenceLength), y)
+                worker.accumulateParameterGradients(gradient)
+                return Double(loss)
+            } combiningGradients: { shares in
+                for (parameter, replicas) in replicatedParameters {
+                    parameter.modifyGradient { gradient in
+                        gradient.scale(by: Scalar(shares[0]))
+                        for (replica, share) in zip(replicas, shares.dropFirst()) {
+                            if let replicaGradient = replica.gradient { gradient.axpy(Scalar(share), replicaGradient) }
+                        }
                     }
                 }
             }
+            if let maxNorm = options.maxGradientNorm { optimizer.clipGradients(maxNorm: maxNorm) }
+            optimizer.step()
+            return loss
         }
-        if let maxNorm = options.maxGradientNorm { optimizer.clipGradients(maxNorm: maxNorm) }
-        optimizer.step()
-        return loss
+    }
+
+    /// Runs `body` on one BLAS thread when there are replicas, or as it is. The replicas take the
+    /// cores, and so does the code between their parts: a multi-threaded BLAS call there (the
+    /// gradient sums, the optimizer) would leave OpenBLAS's worker spinning on `sched_yield` for
+    /// ≈ 0.1 s, into the next step's replicas (measured: full fine-tuning lost 20%).
+    private func withWorkerBLASThreads<R>(_ body: () -> R) -> R {
+        workers.count > 1 ? BLAS.withThreadCount(1, body) : body()
     }
 
     /// `Σᵢ (nᵢ/n)·body(workerᵢ, Xᵢ, Yᵢ)`: the batch's `n` sequences split into contiguous parts of
-    /// `nᵢ` sequences, one per worker (the model, then its replicas), run concurrently with one
-    /// BLAS thread each (with one worker or one sequence, the model takes it all on every BLAS
-    /// thread). For a mean over the batch (the MSE, and so its gradients), this weighted sum is
+    /// `nᵢ` sequences, one per worker (the model, then its replicas), run concurrently, inside
+    /// ``withWorkerBLASThreads(_:)`` (with one worker or one sequence, the model takes the whole
+    /// batch). For a mean over the batch (the MSE, and so its gradients), this weighted sum is
     /// the batch's; `combiningGradients` receives the shares `nᵢ/n` when there were several parts.
     private func onWorkers(
         _ inputs: Matrix<Scalar>, _ targets: Matrix<Scalar>,
@@ -188,10 +200,8 @@ public final class SequenceRegressionTrainer<Scalar: MatrixScalar> {
         let parts = (0..<count).map { i in ((i * n / count) * t)..<(((i + 1) * n / count) * t) }
         var values = [Double](repeating: 0, count: count)
         values.withUnsafeMutableBufferPointer { values in
-            BLAS.withThreadCount(1) {
-                forEachChunk(of: count, minimumChunk: 1, threads: count) { chunk in
-                    for i in chunk { values[i] = body(workers[i], inputs[rows: parts[i]], targets[rows: parts[i]]) }
-                }
+            forEachChunk(of: count, minimumChunk: 1, threads: count) { chunk in
+                for i in chunk { values[i] = body(workers[i], inputs[rows: parts[i]], targets[rows: parts[i]]) }
             }
         }
         let shares = parts.map { Double($0.count) / Double(inputs.rows) }

@@ -1,0 +1,15 @@
+#ifndef CKERNELS_H
+#define CKERNELS_H
+
+#include <stddef.h>
+
+/// `y[i] = GELU(x[i])` and `slope[i] = GELU′(x[i])` for `i < count` in `float`: the exact-erf
+/// GELU, `Φ = ½(1 + erf(v/√2))`, `GELU = v·Φ`, `GELU′ = Φ + v·e^{−v²/2}/√(2π)`, with `erf` and
+/// `exp` evaluated by polynomials (see GELU.c). Runs the AVX2+FMA build of the loop when the CPU
+/// has both, the portable one otherwise.
+void ckernels_gelu_f32(const float *x, float *y, float *slope, ptrdiff_t count);
+
+/// The portable build of the same loop (what CPUs without AVX2 and FMA run), for tests.
+void ckernels_gelu_f32_portable(const float *x, float *y, float *slope, ptrdiff_t count);
+
+#endif
