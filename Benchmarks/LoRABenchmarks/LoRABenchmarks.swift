@@ -2,8 +2,8 @@ import Benchmark
 import LinearAlgebra
 import LoRA
 
-/// Merged vs unmerged LoRA forwards, merge, unmerge, adapter swap and the raw GEMM they are
-/// measured against, for `d = k ∈ {768, 4096}`, `n ∈ {1, 32, 512}`, `r ∈ {4, 8, 16, 64}` (Float,
+/// Merged vs unmerged LoRA forwards (the three-GEMM form and the stacked serving layout), merge,
+/// unmerge, adapter swap and the raw GEMM they are measured against, for `d = k ∈ {768, 4096}`, `n ∈ {1, 32, 512}`, `r ∈ {4, 8, 16, 64}` (Float,
 /// the process's BLAS threads). `lora bench` gives the one-process comparison table; this suite
 /// tracks each operation on its own.
 ///
@@ -20,6 +20,7 @@ let benchmarks: @Sendable () -> Void = {
     let ranks = [4, 8, 16, 64]
     for size in [768, 4096] {
         let layer = Layer(size: size, ranks: ranks)
+        let stackedByRank = Dictionary(uniqueKeysWithValues: ranks.map { ($0, StackedLoRAWeights(layer.unmerged(rank: $0))) })
         for n in [1, 32, 512] {
             let x = layer.input(tokens: n)
             var y = Matrix<Float>.zeros(n, size)
@@ -35,6 +36,11 @@ let benchmarks: @Sendable () -> Void = {
                 var workspace = Matrix<Float>.zeros(r, n)
                 Benchmark("unmerged forward d=\(size) n=\(n) r=\(r)") { benchmark in
                     for _ in benchmark.scaledIterations { weights.forward(x, into: &y, workspace: &workspace) }
+                }
+                let stacked = stackedByRank[r]!
+                var output = Matrix<Float>.zeros(n, size + r)
+                Benchmark("stacked unmerged forward d=\(size) n=\(n) r=\(r)") { benchmark in
+                    for _ in benchmark.scaledIterations { stacked.forward(x, into: &output) }
                 }
             }
         }

@@ -47,6 +47,12 @@ public struct LoRAWeights<Scalar: MatrixScalar>: Sendable {
         self.scale = scale
     }
 
+    /// Weights whose `base` already holds `W + s·B·A` when `isMerged` (a converted layout's).
+    init(base: Matrix<Scalar>, a: Matrix<Scalar>, b: Matrix<Scalar>, scale: Scalar, isMerged: Bool) {
+        self.init(base: base, a: a, b: b, scale: scale)
+        self.isMerged = isMerged
+    }
+
     /// `Y = X·Wᵀ + s·(X·Aᵀ)·Bᵀ` (or `X·Wᵀ` while merged) into `y: n×d`, using `workspace: r×n`
     /// for `Tᵀ = A·Xᵀ` (ignored while merged). Allocates nothing when `y` and `workspace` are
     /// uniquely referenced.

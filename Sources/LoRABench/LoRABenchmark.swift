@@ -4,8 +4,9 @@ import LoRA
 /// Measures the cost of serving a LoRA adapter unmerged against merging it into the base, on this
 /// machine, in one process (Float).
 ///
-/// Each case times four operations in interleaved rounds after a warm-up: a raw `?gemm` of
-/// `X·Wᵀ`, the merged forward, the unmerged forward and the adapter path alone. Even rounds run
+/// Each case times five operations in interleaved rounds after a warm-up: a raw `?gemm` of
+/// `X·Wᵀ`, the merged forward, the unmerged forward, the adapter path alone and the unmerged
+/// forward in the serving layout (``StackedLoRAWeights``). Even rounds run
 /// them in that order, odd rounds in the reverse order, so merged and unmerged take turns going
 /// first. The ratios reported are medians of the per-round ratios: a slow phase of a shared
 /// machine hits both members of a round and cancels, where the ratio of two medians would not.
@@ -90,10 +91,13 @@ public struct LoRABenchmark: Sendable {
         let forward = timeForwardRounds(x: x, unmerged: unmerged, merged: merged)
         let update = timeMergeRounds(&unmerged)
         let ratios = zip(forward.unmerged, forward.merged).map { $0 / $1 }
+        let stackedRatios = zip(forward.stacked, forward.merged).map { $0 / $1 }
         return LoRABenchmarkResult(
             outFeatures: d, inFeatures: k, tokens: n, rank: r,
             mergedMilliseconds: median(forward.merged), unmergedMilliseconds: median(forward.unmerged),
-            ratio: median(ratios), ratioQuartiles: quantile(ratios, 0.25)...quantile(ratios, 0.75),
+            ratio: median(ratios), ratioQuartiles: quartiles(ratios),
+            stackedMilliseconds: median(forward.stacked), stackedRatio: median(stackedRatios),
+            stackedRatioQuartiles: quartiles(stackedRatios),
             idealRatio: testCase.idealRatio,
             rawMilliseconds: median(forward.raw),
             mergedFractionOfRaw: median(zip(forward.raw, forward.merged).map { $0 / $1 }),
@@ -103,17 +107,24 @@ public struct LoRABenchmark: Sendable {
             rankUpdateMilliseconds: median(update.rankUpdate))
     }
 
-    /// Per-round times (ms per call) of the raw GEMM, the merged and unmerged forwards and the
-    /// adapter path, after the warm-up rounds.
+    /// The lower and upper quartiles of per-round ratios.
+    private func quartiles(_ ratios: [Double]) -> ClosedRange<Double> {
+        quantile(ratios, 0.25)...quantile(ratios, 0.75)
+    }
+
+    /// Per-round times (ms per call) of the raw GEMM, the merged and unmerged forwards, the
+    /// adapter path and the stacked unmerged forward, after the warm-up rounds.
     private func timeForwardRounds(
         x: Matrix<Float>, unmerged: LoRAWeights<Float>, merged: LoRAWeights<Float>
-    ) -> (raw: [Double], merged: [Double], unmerged: [Double], adapter: [Double]) {
+    ) -> (raw: [Double], merged: [Double], unmerged: [Double], adapter: [Double], stacked: [Double]) {
         let (n, d, k) = (x.rows, unmerged.outFeatures, unmerged.inFeatures)
         var yRaw = Matrix<Float>.zeros(n, d)
         var yMerged = Matrix<Float>.zeros(n, d)
         var yUnmerged = Matrix<Float>.zeros(n, d)
         var yAdapter = Matrix<Float>.zeros(n, d)
         var workspace = Matrix<Float>.zeros(unmerged.rank, n)
+        let stacked = StackedLoRAWeights(unmerged)
+        var stackedOutput = Matrix<Float>.zeros(n, d + unmerged.rank)
         let base = unmerged.base
         let operations: [() -> Void] = [
             {
@@ -130,6 +141,7 @@ public struct LoRABenchmark: Sendable {
             { merged.forward(x, into: &yMerged, workspace: &workspace) },
             { unmerged.forward(x, into: &yUnmerged, workspace: &workspace) },
             { unmerged.addAdapter(x, to: &yAdapter, workspace: &workspace) },
+            { stacked.forward(x, into: &stackedOutput) },
         ]
         operations.forEach { $0() }
         let once = millisecondsPerCall(operations[1])
@@ -142,7 +154,7 @@ public struct LoRABenchmark: Sendable {
                 if round >= settings.warmUpRounds { times[index].append(milliseconds) }
             }
         }
-        return (times[0], times[1], times[2], times[3])
+        return (times[0], times[1], times[2], times[3], times[4])
     }
 
     /// Per-round times (ms) of merge, unmerge, and a raw rank-`r` GEMM `W ± s·B·A` on a copy of

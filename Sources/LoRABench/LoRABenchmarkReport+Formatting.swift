@@ -10,7 +10,10 @@ extension LoRABenchmarkReport {
             ("merged ms", { Self.milliseconds($0.mergedMilliseconds) }),
             ("unmerged ms", { Self.milliseconds($0.unmergedMilliseconds) }),
             ("ratio", { String(format: "%.4f", $0.ratio) }),
-            ("quartiles", { String(format: "%.3f–%.3f", $0.ratioQuartiles.lowerBound, $0.ratioQuartiles.upperBound) }),
+            ("quartiles", { Self.quartiles($0.ratioQuartiles) }),
+            ("stacked ms", { Self.milliseconds($0.stackedMilliseconds) }),
+            ("stacked ratio", { String(format: "%.4f", $0.stackedRatio) }),
+            ("stacked quartiles", { Self.quartiles($0.stackedRatioQuartiles) }),
             ("ideal", { String(format: "%.4f", $0.idealRatio) }),
             ("GFLOP/s", { String(format: "%.1f", $0.mergedGFLOPS) }),
             ("merged/raw", { String(format: "%.3f", $0.mergedFractionOfRaw) }),
@@ -28,6 +31,7 @@ extension LoRABenchmarkReport {
         let header = [
             "LoRA forward Y = X·Wᵀ + s·(X·Aᵀ)·Bᵀ, Float, \(threads) BLAS thread\(threads == 1 ? "" : "s") (\(blasConfiguration))",
             String(format: "raw sgemm on the largest case: %.1f GFLOP/s; ratio = unmerged/merged, median (and quartiles) of %d interleaved rounds", rawSGEMMGFLOPS, rounds),
+            "stacked = the serving layout [W; A]: one GEMM for [Y | T], then Y += s·T·Bᵀ (Y: the first d columns of an n×(d+r) output)",
         ]
         return (header + lines).joined(separator: "\n")
     }
@@ -38,6 +42,10 @@ extension LoRABenchmarkReport {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         return String(decoding: try encoder.encode(self), as: UTF8.self)
+    }
+
+    private static func quartiles(_ range: ClosedRange<Double>) -> String {
+        String(format: "%.3f–%.3f", range.lowerBound, range.upperBound)
     }
 
     /// Milliseconds with three significant decimals at every magnitude.

@@ -1,8 +1,9 @@
 import Plotting
 
 extension LoRABenchmarkReport {
-    /// Unmerged/merged ratio against rank, one panel per layer shape `d×k`, one line per token
-    /// count `n`, and the ideal ratio `1 + r·(d + k)/(d·k)` dashed.
+    /// Unmerged/merged ratio against rank, one panel per layer shape `d×k`, two lines per token
+    /// count `n` (the three-GEMM and the stacked forward), and the ideal ratio
+    /// `1 + r·(d + k)/(d·k)` dashed.
     public func ratioFigure() -> Figure {
         var layerShapes: [[Int]] = []
         for result in cases where !layerShapes.contains([result.outFeatures, result.inFeatures]) {
@@ -14,8 +15,11 @@ extension LoRABenchmarkReport {
             for result in layer where !tokenCounts.contains(result.tokens) { tokenCounts.append(result.tokens) }
             let measured = tokenCounts.map { n in
                 let line = layer.filter { $0.tokens == n }.sorted { $0.rank < $1.rank }
-                return Series(name: "n = \(n)", x: line.map { Double($0.rank) }, y: line.map(\.ratio))
-            }
+                return [
+                    Series(name: "n = \(n)", x: line.map { Double($0.rank) }, y: line.map(\.ratio)),
+                    Series(name: "n = \(n), stacked", x: line.map { Double($0.rank) }, y: line.map(\.stackedRatio)),
+                ]
+            }.joined()
             let ideal = Dictionary(layer.map { ($0.rank, $0.idealRatio) }, uniquingKeysWith: { first, _ in first })
                 .sorted { $0.key < $1.key }
             let idealSeries = Series(
@@ -24,7 +28,7 @@ extension LoRABenchmarkReport {
             return LineChart(
                 title: "d×k = \(shape[0])×\(shape[1]), \(threads) thread\(threads == 1 ? "" : "s")",
                 xLabel: "rank r", yLabel: "unmerged / merged time",
-                series: measured + [idealSeries], xScale: .logarithmic) as any Chart
+                series: Array(measured) + [idealSeries], xScale: .logarithmic) as any Chart
         }
         return Figure(panels: panels, columns: min(2, max(1, panels.count)))
     }

@@ -17,6 +17,13 @@ public struct LoRABenchmarkResult: Codable, Sendable, Equatable {
     public var ratio: Double
     /// The lower and upper quartiles of the per-round ratios: the spread the median is drawn from.
     public var ratioQuartiles: ClosedRange<Double>
+    /// The unmerged forward in the serving layout (``StackedLoRAWeights``): one GEMM for
+    /// `[Y | T] = X·[W; A]ᵀ`, then `Y += s·T·Bᵀ`, with `Y` the first `d` columns of an `n×(d+r)` output.
+    public var stackedMilliseconds: Double
+    /// Median over the same rounds of stacked unmerged time / merged time.
+    public var stackedRatio: Double
+    /// The quartiles of the per-round stacked ratios.
+    public var stackedRatioQuartiles: ClosedRange<Double>
     /// `1 + r·(d + k)/(d·k)`.
     public var idealRatio: Double
     /// A raw `cblas_sgemm` (`?gemm`) of `X·Wᵀ` timed in the same rounds.
@@ -47,6 +54,7 @@ public struct LoRABenchmarkResult: Codable, Sendable, Equatable {
         case outFeatures = "d_out", inFeatures = "d_in", tokens, rank
         case mergedMilliseconds = "merged_ms", unmergedMilliseconds = "unmerged_ms"
         case ratio, ratioQuartiles = "ratio_quartiles", idealRatio = "ideal_ratio"
+        case stackedMilliseconds = "stacked_ms", stackedRatio = "stacked_ratio", stackedRatioQuartiles = "stacked_ratio_quartiles"
         case rawMilliseconds = "raw_ms", mergedFractionOfRaw = "merged_fraction_of_raw"
         case mergedGFLOPS = "merged_gflops"
         case adapterMilliseconds = "adapter_ms", mergeMilliseconds = "merge_ms"

@@ -29,11 +29,12 @@ struct LoRABenchmarkTests {
             let times = [
                 result.mergedMilliseconds, result.unmergedMilliseconds, result.rawMilliseconds,
                 result.adapterMilliseconds, result.mergeMilliseconds, result.unmergeMilliseconds,
-                result.rankUpdateMilliseconds,
+                result.rankUpdateMilliseconds, result.stackedMilliseconds,
             ]
             #expect(times.allSatisfy { $0 > 0 && $0.isFinite })
             #expect(result.ratio > 0 && result.mergedFractionOfRaw > 0 && result.mergedGFLOPS > 0)
             #expect(result.ratioQuartiles.contains(result.ratio))
+            #expect(result.stackedRatioQuartiles.contains(result.stackedRatio) && result.stackedRatio > 0)
             #expect(result.idealRatio == 1 + Double(result.rank) * 48 / 576)
         }
     }
@@ -50,6 +51,7 @@ struct LoRABenchmarkTests {
         let fields = [
             "d_out", "d_in", "tokens", "rank", "merged_ms", "unmerged_ms", "ratio", "ideal_ratio",
             "merged_fraction_of_raw", "adapter_ms", "merge_ms", "unmerge_ms", "ratio_quartiles",
+            "stacked_ms", "stacked_ratio", "stacked_ratio_quartiles",
         ]
         #expect(cases.count == 1)
         for field in fields { #expect(cases[0][field] != nil, "missing \(field)") }
@@ -71,11 +73,12 @@ struct LoRABenchmarkTests {
             LoRABenchmarkCase.grid(sizes: [12, 20], tokens: [2], ranks: [1, 3]), threads: 1)
         let table = report.table()
         #expect(table.contains("1 BLAS thread "))
-        #expect(table.split(separator: "\n").count == 2 + 1 + 4)
+        #expect(table.split(separator: "\n").count == 3 + 1 + 4)
+        #expect(table.contains("stacked ratio"))
         #expect(table.contains("20×20"))
         let svg = report.ratioFigure().svg()
         #expect(svg.hasPrefix("<svg") || svg.hasPrefix("<?xml"))
         #expect(svg.contains("d×k = 12×12") && svg.contains("d×k = 20×20"))
-        #expect(svg.contains("n = 2"))
+        #expect(svg.contains("n = 2") && svg.contains("n = 2, stacked"))
     }
 }
