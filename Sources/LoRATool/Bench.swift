@@ -59,9 +59,10 @@ struct Bench: ParsableCommand {
         let report = LoRABenchmark(settings: settings).run(cases, threads: threadCount) { result in
             done += 1
             FileHandle.standardError.write(Data(String(
-                format: "  [%d/%d] d=%d n=%d r=%d: ratio %.4f (quartiles %.4f–%.4f)\n",
+                format: "  [%d/%d] d=%d n=%d r=%d: ratio %.4f (quartiles %.4f–%.4f), stacked %.4f (%.4f–%.4f)\n",
                 done, cases.count, result.outFeatures, result.tokens, result.rank, result.ratio,
-                result.ratioQuartiles.lowerBound, result.ratioQuartiles.upperBound).utf8))
+                result.ratioQuartiles.lowerBound, result.ratioQuartiles.upperBound, result.stackedRatio,
+                result.stackedRatioQuartiles.lowerBound, result.stackedRatioQuartiles.upperBound).utf8))
         }
         switch format {
         case .table: print(report.table())
