@@ -85,7 +85,7 @@ public final class LayerNorm<Scalar: MatrixScalar>: Layer {
                     outputGradient.withUnsafeBufferPointer { dy in
                         normalized.withUnsafeBufferPointer { xHat in
                             for i in 0..<n {
-                                for j in 0..<d { dg[j] += dy[i * d + j] * xHat[i * d + j] }
+                                addProducts(dy.baseAddress! + i * d, xHat.baseAddress! + i * d, into: dg.baseAddress!, count: d)
                             }
                         }
                     }

@@ -25,9 +25,7 @@ extension Matrix {
         let (m, n) = (rows, columns)
         v.withUnsafeBufferPointer { pv in
             withUnsafeMutableBufferPointer { p in
-                for i in 0..<m {
-                    for j in 0..<n { p[i * n + j] += pv[j] }
-                }
+                for i in 0..<m { addRow(pv.baseAddress!, into: p.baseAddress! + i * n, count: n) }
             }
         }
     }
@@ -41,12 +39,25 @@ extension Matrix {
         let (m, n) = (x.rows, x.columns)
         x.withUnsafeBufferPointer { px in
             withUnsafeMutableBufferPointer { p in
-                for i in 0..<m {
-                    for j in 0..<n { p[j] += px[i * n + j] }
-                }
+                for i in 0..<m { addRow(px.baseAddress! + i * n, into: p.baseAddress!, count: n) }
             }
         }
     }
+}
+
+/// `yⱼ += xⱼ` for `j ∈ 0..<count`. (Rows arrive as arguments, so the compiler keeps the pointers
+/// in registers and vectorises the loop, which it does not when they are captured by a closure.)
+@inline(__always)
+func addRow<Scalar: MatrixScalar>(_ x: UnsafePointer<Scalar>, into y: UnsafeMutablePointer<Scalar>, count: Int) {
+    for j in 0..<count { y[j] += x[j] }
+}
+
+/// `yⱼ += aⱼ·bⱼ` for `j ∈ 0..<count` (see ``addRow(_:into:count:)``).
+@inline(__always)
+func addProducts<Scalar: MatrixScalar>(
+    _ a: UnsafePointer<Scalar>, _ b: UnsafePointer<Scalar>, into y: UnsafeMutablePointer<Scalar>, count: Int
+) {
+    for j in 0..<count { y[j] += a[j] * b[j] }
 }
 
 /// `Σⱼ term(j)` for `j ∈ 0..<count`, accumulated in eight interleaved partial sums: the
