@@ -27,16 +27,17 @@ struct Bench: ParsableCommand {
     @Option(help: "Write unmerged/merged ratio against rank, one panel per layer shape, to this SVG file.")
     var plot: String?
 
-    @Option(parsing: .upToNextOption, help: "Layer sizes d = k.")
-    var sizes: [Int] = [768, 4096]
+    @Option(parsing: .upToNextOption, help: "Layer sizes d = k, comma- or space-separated.")
+    var sizes = [ArgumentList([768, 4096])]
 
-    @Option(parsing: .upToNextOption, help: "Token counts n (rows of X).")
-    var tokens: [Int] = [1, 32, 512]
+    @Option(parsing: .upToNextOption, help: "Token counts n (rows of X), comma- or space-separated.")
+    var tokens = [ArgumentList([1, 32, 512])]
 
-    @Option(parsing: .upToNextOption, help: "Adapter ranks r.")
-    var ranks: [Int] = [4, 8, 16, 64]
+    @Option(parsing: .upToNextOption, help: "Adapter ranks r, comma- or space-separated.")
+    var ranks = [ArgumentList([4, 8, 16, 64])]
 
     func validate() throws {
+        let (sizes, tokens, ranks) = (sizes.flatMap(\.values), tokens.flatMap(\.values), ranks.flatMap(\.values))
         if let rounds, rounds < 1 { throw ValidationError("--rounds must be at least 1, got \(rounds)") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
         for (flag, values) in [("--sizes", sizes), ("--tokens", tokens), ("--ranks", ranks)] {
@@ -50,7 +51,8 @@ struct Bench: ParsableCommand {
     }
 
     func run() throws {
-        let cases = LoRABenchmarkCase.grid(sizes: sizes, tokens: tokens, ranks: ranks)
+        let cases = LoRABenchmarkCase.grid(
+            sizes: sizes.flatMap(\.values), tokens: tokens.flatMap(\.values), ranks: ranks.flatMap(\.values))
         let threadCount = threads ?? BLAS.threadCount
         FileHandle.standardError.write(Data("lora bench: \(cases.count) cases on \(threadCount) BLAS thread\(threadCount == 1 ? "" : "s")\n".utf8))
         var done = 0

@@ -33,7 +33,8 @@ struct Train: ParsableCommand {
     @Option(help: "Clip gradients to this global norm.") var clipNorm: Double?
     @Option(help: "Linear warm-up steps.") var warmupSteps = 0
     @Option(help: "Learning-rate decay after warm-up: constant, linear, cosine.") var schedule = "constant"
-    @Option(help: "Rank sweep, e.g. 4,8,16,32,64,128 (α = 2r each, as seed 003).") var ranks: String?
+    @Option(parsing: .upToNextOption, help: "Rank sweep, e.g. 4,8,16,32,64,128 or 4 8 16 (α = 2r each, as seed 003).")
+    var ranks: [ArgumentList<Int>] = []
     @Flag(help: "Fine-tune every parameter instead of LoRA adapters.") var full = false
     @Option(help: "Output: text or json.") var format = "text"
     @Option(help: "Write SVG plots into this directory.") var plot: String?
@@ -61,19 +62,15 @@ struct Train: ParsableCommand {
             throw ValidationError("--schedule must be constant, linear or cosine, got '\(schedule)'")
         }
         if !["text", "json"].contains(format) { throw ValidationError("--format must be text or json, got '\(format)'") }
-        if full && ranks != nil { throw ValidationError("--full and --ranks exclude each other") }
-        _ = try sweepRanks()
+        if full && sweepRanks != nil { throw ValidationError("--full and --ranks exclude each other") }
+        if let bad = sweepRanks?.first(where: { $0 < 1 }) { throw ValidationError("--ranks: rank \(bad) must be at least 1") }
         try loraConfiguration(rank: rank, alpha: alpha).validate()
     }
 
     /// The ranks of `--ranks`, or `nil` for a single run.
-    private func sweepRanks() throws -> [Int]? {
-        guard let ranks else { return nil }
-        let values = ranks.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
-        guard !values.isEmpty, values.allSatisfy({ ($0 ?? 0) > 0 }) else {
-            throw ValidationError("--ranks must be positive integers separated by commas, got '\(ranks)'")
-        }
-        return values.map { $0! }
+    private var sweepRanks: [Int]? {
+        let values = ranks.flatMap(\.values)
+        return values.isEmpty ? nil : values
     }
 
     /// The LoRA configuration the flags describe.
@@ -94,7 +91,7 @@ struct Train: ParsableCommand {
 
     private var trainingOptions: TrainingOptions {
         TrainingOptions(
-            epochs: epochs ?? (ranks == nil ? 100 : 50), batchSize: batchSize, learningRate: lr,
+            epochs: epochs ?? (sweepRanks == nil ? 100 : 50), batchSize: batchSize, learningRate: lr,
             weightDecay: weightDecay, loraPlusRatio: loraPlusRatio, maxGradientNorm: clipNorm,
             warmupSteps: warmupSteps, decay: LearningRateSchedule.Decay(rawValue: schedule)!,
             replicas: replicas ?? BLAS.threadCount)
@@ -114,7 +111,7 @@ struct Train: ParsableCommand {
         var generator = SeededGenerator(seed: seed)
         let data = SequenceRegressionData<Float>(
             samples: samples, sequenceLength: sequenceLength, features: dim, using: &generator)
-        if let sweep = try sweepRanks() {
+        if let sweep = sweepRanks {
             try runSweep(sweep, data: data)
         } else {
             try runSingle(data: data)
