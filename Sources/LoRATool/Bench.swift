@@ -36,8 +36,13 @@ struct Bench: ParsableCommand {
     @Option(parsing: .upToNextOption, help: "Adapter ranks r, comma- or space-separated.")
     var ranks = [ArgumentList([4, 8, 16, 64])]
 
+    /// The values of `--sizes`, `--tokens` and `--ranks`, whichever separators were used.
+    private var grid: (sizes: [Int], tokens: [Int], ranks: [Int]) {
+        (sizes.flatMap(\.values), tokens.flatMap(\.values), ranks.flatMap(\.values))
+    }
+
     func validate() throws {
-        let (sizes, tokens, ranks) = (sizes.flatMap(\.values), tokens.flatMap(\.values), ranks.flatMap(\.values))
+        let (sizes, tokens, ranks) = grid
         if let rounds, rounds < 1 { throw ValidationError("--rounds must be at least 1, got \(rounds)") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
         for (flag, values) in [("--sizes", sizes), ("--tokens", tokens), ("--ranks", ranks)] {
@@ -51,8 +56,8 @@ struct Bench: ParsableCommand {
     }
 
     func run() throws {
-        let cases = LoRABenchmarkCase.grid(
-            sizes: sizes.flatMap(\.values), tokens: tokens.flatMap(\.values), ranks: ranks.flatMap(\.values))
+        let (sizes, tokens, ranks) = grid
+        let cases = LoRABenchmarkCase.grid(sizes: sizes, tokens: tokens, ranks: ranks)
         let threadCount = threads ?? BLAS.threadCount
         FileHandle.standardError.write(Data("lora bench: \(cases.count) cases on \(threadCount) BLAS thread\(threadCount == 1 ? "" : "s")\n".utf8))
         var done = 0
