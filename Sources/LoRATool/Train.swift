@@ -175,7 +175,8 @@ struct Train: ParsableCommand {
                 mode: full ? "full" : "lora", losses: history.losses, initialLoss: history.initialLoss,
                 finalLoss: history.finalLoss, trainableParameters: trainable, totalParameters: total,
                 norms: history.norms, tokensPerSecond: history.tokensPerSecond, steps: history.steps,
-                trainingSeconds: history.trainingSeconds, peakRSSBytes: peak, merge: merge)))
+                trainingSeconds: history.trainingSeconds, replicas: trainer.options.replicas, peakRSSBytes: peak,
+                merge: merge)))
         }
     }
 
@@ -276,11 +277,13 @@ struct TrainingReport: Encodable {
     var tokensPerSecond: Double
     var steps: Int
     var trainingSeconds: Double
+    /// Data-parallel replicas the steps ran on.
+    var replicas: Int
     var peakRSSBytes: Int?
     var merge: MergeReport?
 
     enum CodingKeys: String, CodingKey {
-        case mode, losses, norms, steps, merge
+        case mode, losses, norms, steps, merge, replicas
         case initialLoss = "initial_loss", finalLoss = "final_loss"
         case trainableParameters = "trainable_parameters", totalParameters = "total_parameters"
         case tokensPerSecond = "tokens_per_second", trainingSeconds = "training_seconds"

@@ -30,6 +30,7 @@ struct TrainCommandTests {
     @Test func replicasTrainAsOneModel() throws {
         let one = try report(["--replicas", "1"])
         let two = try report(["--replicas", "2", "--threads", "2"])
+        #expect(one["replicas"] as? Int == 1 && two["replicas"] as? Int == 2)
         let (a, b) = (try #require(one["losses"] as? [Double]), try #require(two["losses"] as? [Double]))
         #expect(zip(a, b).allSatisfy { abs($0 - $1) <= 1e-4 * $0 }, "\(a) vs \(b)")
     }
