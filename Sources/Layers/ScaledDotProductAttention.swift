@@ -164,13 +164,8 @@ private func softmaxRows<Scalar: MatrixScalar>(_ block: UnsafeMutablePointer<Sca
         let visible = isCausal ? i + 1 : t
         var maximum = row[0]
         for j in 1..<visible { maximum = max(maximum, row[j]) }
-        var sum: Scalar = 0
-        for j in 0..<visible {
-            let e = Scalar.exp(row[j] - maximum)
-            row[j] = e
-            sum += e
-        }
-        let inverse = 1 / sum
+        exponentiateShifted(row, count: visible, shift: maximum)
+        let inverse = 1 / interleavedSum(visible) { row[$0] }
         for j in 0..<visible { row[j] *= inverse }
         for j in visible..<t { row[j] = 0 }
     }

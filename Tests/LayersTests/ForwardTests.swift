@@ -1,3 +1,4 @@
+import Foundation
 @testable import Layers
 import LinearAlgebra
 import Testing
@@ -65,6 +66,25 @@ struct ForwardTests {
             }
             #expect(worstValue < 4e-7)
             #expect(worstSlope < 4e-7)
+        }
+    }
+
+    /// Softmax's `Float` exponentials `e^{x − shift}` (polynomial, AVX2+FMA where available, and
+    /// the portable build) against `Double`'s `exp` on `[−100, 0]`, below where `e^z` underflows
+    /// (`z < −87` is clamped there): relative error within float rounding of `e^z` for the
+    /// `Float` argument `z = x − shift`.
+    @Test func floatShiftedExponentialsMatchDouble() {
+        let count = 10_007
+        let xs = (0..<count).map { Float(3 - 100 * Double($0) / Double(count - 1)) }  // shifted by 3
+        var dispatched = xs
+        dispatched.withUnsafeMutableBufferPointer { exponentiateShifted($0.baseAddress!, count: count, shift: 3) }
+        for values in [dispatched, portableShiftedExponentials(xs, shift: 3)] {
+            var worst = 0.0
+            for i in 0..<count where xs[i] - 3 >= -87 {
+                let reference = Foundation.exp(Double(xs[i] - 3))  // of the argument as Float rounds it
+                worst = max(worst, abs(Double(values[i]) - reference) / reference)
+            }
+            #expect(worst < 4e-7)
         }
     }
 

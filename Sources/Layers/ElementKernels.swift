@@ -31,7 +31,27 @@ func computeGELU<Scalar: MatrixScalar>(
     }
 }
 
-/// The portable build of the `Float` kernel (what CPUs without AVX2 and FMA run), for tests.
+/// `xⱼ ← e^{xⱼ − shift}` for `j < count`, every `xⱼ ≤ shift` (softmax's exponentials, shifted by
+/// the row's maximum). `Float` runs the C kernel `ckernels_shifted_exp_f32` (the GELU's polynomial
+/// `exp`, 1–2 ulp, AVX2+FMA when the CPU has it) instead of one libm call per element; other
+/// scalars call libm.
+@inline(__always)
+func exponentiateShifted<Scalar: MatrixScalar>(_ x: UnsafeMutablePointer<Scalar>, count: Int, shift: Scalar) {
+    if Scalar.self == Float.self {
+        ckernels_shifted_exp_f32(UnsafeMutableRawPointer(x).assumingMemoryBound(to: Float.self), count, unsafeBitCast(shift, to: Float.self))
+        return
+    }
+    for j in 0..<count { x[j] = Scalar.exp(x[j] - shift) }
+}
+
+/// The portable build of the `Float` shifted exponentials, for tests: `e^{xⱼ − shift}`.
+func portableShiftedExponentials(_ x: [Float], shift: Float) -> [Float] {
+    var values = x
+    values.withUnsafeMutableBufferPointer { ckernels_shifted_exp_f32_portable($0.baseAddress!, $0.count, shift) }
+    return values
+}
+
+/// The portable build of the `Float` GELU kernel (what CPUs without AVX2 and FMA run), for tests.
 func portableFloatGELU(_ x: [Float]) -> (values: [Float], slopes: [Float]) {
     var values = [Float](repeating: 0, count: x.count), slopes = values
     values.withUnsafeMutableBufferPointer { y in
