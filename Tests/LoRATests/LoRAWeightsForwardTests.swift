@@ -39,15 +39,20 @@ struct LoRAWeightsForwardTests {
         return worst / max(scale, .leastNormalMagnitude)
     }
 
+    /// Seeded weights `W: d×k`, `A: r×k`, `B: d×r`, `s = 1.5` and an input `X: n×k` for one shape.
+    func makeCase<T: MatrixScalar>(_: T.Type, d: Int, k: Int, r: Int, n: Int) -> (weights: LoRAWeights<T>, x: Matrix<T>) {
+        var generator = SeededGenerator(seed: UInt64(d * 1000 + k * 10 + n))
+        let weights = LoRAWeights<T>(
+            base: .randomNormal(rows: d, columns: k, using: &generator),
+            a: .randomNormal(rows: r, columns: k, using: &generator),
+            b: .randomNormal(rows: d, columns: r, using: &generator),
+            scale: T(1.5))
+        return (weights, .randomNormal(rows: n, columns: k, using: &generator))
+    }
+
     func checkForward<T: MatrixScalar>(_: T.Type, tolerance: Double) {
         for (d, k, r, n) in Self.shapes {
-            var generator = SeededGenerator(seed: UInt64(d * 1000 + k * 10 + n))
-            var weights = LoRAWeights<T>(
-                base: .randomNormal(rows: d, columns: k, using: &generator),
-                a: .randomNormal(rows: r, columns: k, using: &generator),
-                b: .randomNormal(rows: d, columns: r, using: &generator),
-                scale: T(1.5))
-            let x = Matrix<T>.randomNormal(rows: n, columns: k, using: &generator)
+            var (weights, x) = makeCase(T.self, d: d, k: k, r: r, n: n)
             let expected = reference(weights, x)
 
             var y = Matrix<T>(rows: n, columns: d, repeating: .nan)  // β = 0: old contents ignored

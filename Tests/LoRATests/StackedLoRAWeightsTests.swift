@@ -10,13 +10,7 @@ struct StackedLoRAWeightsTests {
 
     func checkForward<T: MatrixScalar>(_: T.Type, tolerance: Double) {
         for (d, k, r, n) in LoRAWeightsForwardTests.shapes {
-            var generator = SeededGenerator(seed: UInt64(d * 1000 + k * 10 + n))
-            let weights = LoRAWeights<T>(
-                base: .randomNormal(rows: d, columns: k, using: &generator),
-                a: .randomNormal(rows: r, columns: k, using: &generator),
-                b: .randomNormal(rows: d, columns: r, using: &generator),
-                scale: T(1.5))
-            let x = Matrix<T>.randomNormal(rows: n, columns: k, using: &generator)
+            let (weights, x) = definition.makeCase(T.self, d: d, k: k, r: r, n: n)
             var stacked = StackedLoRAWeights(weights)
             let roundTrip = stacked.weights
             #expect(roundTrip.base == weights.base && roundTrip.a == weights.a && roundTrip.b == weights.b && !roundTrip.isMerged)
