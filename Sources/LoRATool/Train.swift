@@ -40,7 +40,7 @@ struct Train: ParsableCommand {
     @Option(help: "Write SVG plots into this directory.") var plot: String?
     @Option(help: "Random seed for weights, data and adapters.") var seed: UInt64 = 42
     @Option(help: "BLAS threads (default: OpenBLAS's own choice).") var threads: Int?
-    @Option(help: "Data-parallel model replicas, one BLAS thread each (default: one per BLAS thread; 1: one model on all BLAS threads).")
+    @Option(help: "Data-parallel model replicas, one BLAS thread each (default: one per BLAS thread, at most one per 256 tokens of a batch; 1: one model on all BLAS threads).")
     var replicas: Int?
 
     func validate() throws {
@@ -94,7 +94,13 @@ struct Train: ParsableCommand {
             epochs: epochs ?? (sweepRanks == nil ? 100 : 50), batchSize: batchSize, learningRate: lr,
             weightDecay: weightDecay, loraPlusRatio: loraPlusRatio, maxGradientNorm: clipNorm,
             warmupSteps: warmupSteps, decay: LearningRateSchedule.Decay(rawValue: schedule)!,
-            replicas: replicas ?? BLAS.threadCount)
+            replicas: replicas ?? defaultReplicas)
+    }
+
+    /// One replica per BLAS thread, but none with fewer than 256 tokens of a batch: smaller parts
+    /// make GEMMs too thin to pay, and each replica of a full fine-tuning holds its own gradients.
+    private var defaultReplicas: Int {
+        max(1, min(BLAS.threadCount, batchSize * sequenceLength / 256))
     }
 
     /// How the training steps use the cores.

@@ -20,6 +20,7 @@ struct TrainCommandTests {
         let lora = try report(["--rank", "4"])
         #expect(try #require(lora["final_loss"] as? Double) < #require(lora["initial_loss"] as? Double))
         #expect(lora["trainable_parameters"] as? Int == 4 * 4 * (16 + 16))  // q, k, v, o: r·(d_in + d_out)
+        #expect(lora["replicas"] as? Int == 1)  // 8×4 tokens a batch: too few to split by default
         #expect((lora["losses"] as? [Double])?.count == 4 && (lora["norms"] as? [Any])?.count == 5)
         let full = try report(["--full"])
         #expect(try #require(full["final_loss"] as? Double) < #require(full["initial_loss"] as? Double))
