@@ -22,7 +22,7 @@ let package = Package(
             pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev", "liblapacke-dev"])]
         ),
-        .target(name: "LinearAlgebra", dependencies: ["CBLASLAPACK"]),
+        .target(name: "LinearAlgebra", dependencies: ["CBLASLAPACK", "CKernels"]),
         .target(name: "LoRA", dependencies: ["LinearAlgebra", "LowRank", "TensorFormats", "Layers", "Optimizers"]),
         .target(name: "Plotting"),
         .target(name: "TensorFormats", dependencies: ["LinearAlgebra"]),

@@ -103,14 +103,19 @@ static AVX2_FMA void shifted_exp_avx2_fma(float *x, ptrdiff_t count, float shift
     shifted_exp_loop(x, count, shift);
 }
 
-static int has_avx2_fma(void) {
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-}
 #endif
+
+int ckernels_cpu_has_avx2_fma(void) {
+#if defined(__x86_64__)
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+    return 0;
+#endif
+}
 
 void ckernels_gelu_f32(const float *x, float *y, float *slope, ptrdiff_t count) {
 #if defined(__x86_64__)
-    if (has_avx2_fma()) {
+    if (ckernels_cpu_has_avx2_fma()) {
         gelu_avx2_fma(x, y, slope, count);
         return;
     }
@@ -120,7 +125,7 @@ void ckernels_gelu_f32(const float *x, float *y, float *slope, ptrdiff_t count) 
 
 void ckernels_shifted_exp_f32(float *x, ptrdiff_t count, float shift) {
 #if defined(__x86_64__)
-    if (has_avx2_fma()) {
+    if (ckernels_cpu_has_avx2_fma()) {
         shifted_exp_avx2_fma(x, count, shift);
         return;
     }

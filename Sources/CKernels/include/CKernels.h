@@ -20,4 +20,29 @@ void ckernels_shifted_exp_f32(float *x, ptrdiff_t count, float shift);
 /// The portable build of the same loop, for tests.
 void ckernels_shifted_exp_f32_portable(float *x, ptrdiff_t count, float shift);
 
+/// The adapter path of a LoRA layer for rows `0..<n`, in `float`:
+/// `Tᵀ = A·Xᵀ` into `t` (`r×n`, row stride `ldt`), then `Y += T·(s·B)ᵀ`, for `X: n×k` (row stride
+/// `ldx`), `A: r×k`, `B: d×r`, `Y: n×d` (row stride `ldy`). `A` and `s·B` come packed by the two
+/// functions below. AVX2+FMA only: call it when `ckernels_low_rank_update_available()` says so
+/// (it traps otherwise).
+void ckernels_low_rank_update_f32(
+    const float *x, ptrdiff_t ldx, const float *packed_a, const float *packed_b, float *t, ptrdiff_t ldt, float *y,
+    ptrdiff_t ldy, ptrdiff_t n, ptrdiff_t k, ptrdiff_t r, ptrdiff_t d);
+
+/// Whether this CPU has AVX2 and FMA (what the fast builds of these kernels need).
+int ckernels_cpu_has_avx2_fma(void);
+
+/// Floats in packed `A` (`r×k`): `⌈r/16⌉` panels of `k×16`.
+ptrdiff_t ckernels_low_rank_packed_a_count(ptrdiff_t r, ptrdiff_t k);
+
+/// Floats in packed `s·B` (`d×r`): `⌈d/16⌉` panels of `r×16`.
+ptrdiff_t ckernels_low_rank_packed_b_count(ptrdiff_t d, ptrdiff_t r);
+
+/// `A: r×k` into panels of 16 ranks: panel `p`, element `[l][q]` = `A[16p+q][l]` (0 past `r`).
+void ckernels_low_rank_pack_a_f32(const float *a, ptrdiff_t r, ptrdiff_t k, float *packed);
+
+/// `s·B` for `B: d×r` into panels of 16 outputs: panel `p`, element `[q][j]` = `s·B[16p+j][q]`
+/// (0 past `d`).
+void ckernels_low_rank_pack_b_f32(const float *b, ptrdiff_t d, ptrdiff_t r, float scale, float *packed);
+
 #endif

@@ -1,0 +1,170 @@
+// The adapter path of a LoRA layer, `Y += (X·Aᵀ)·(s·B)ᵀ`, as one Float kernel for AVX2+FMA.
+//
+// Two BLAS calls pack all of `X` for a product with 16 columns and make two passes with little
+// arithmetic per byte. Here `A` and `s·B` are packed once, ahead of time, into 16-wide panels,
+// and each block of six rows of `X` meets a panel in twelve vector accumulators: `X` is read
+// once, straight from its rows, and each `Y` tile is loaded and stored once.
+
+#include "CKernels.h"
+
+enum { PANEL = 16, ROW_BLOCK = 6 };
+
+static ptrdiff_t panels(ptrdiff_t count) { return (count + PANEL - 1) / PANEL; }
+
+ptrdiff_t ckernels_low_rank_packed_a_count(ptrdiff_t r, ptrdiff_t k) { return panels(r) * PANEL * k; }
+
+ptrdiff_t ckernels_low_rank_packed_b_count(ptrdiff_t d, ptrdiff_t r) { return panels(d) * PANEL * r; }
+
+void ckernels_low_rank_pack_a_f32(const float *a, ptrdiff_t r, ptrdiff_t k, float *packed) {
+    for (ptrdiff_t p = 0; p < panels(r); p++) {
+        float *panel = packed + p * PANEL * k;
+        for (ptrdiff_t q = 0; q < PANEL; q++) {
+            const ptrdiff_t row = p * PANEL + q;
+            for (ptrdiff_t l = 0; l < k; l++) panel[PANEL * l + q] = row < r ? a[row * k + l] : 0;
+        }
+    }
+}
+
+void ckernels_low_rank_pack_b_f32(const float *b, ptrdiff_t d, ptrdiff_t r, float scale, float *packed) {
+    for (ptrdiff_t p = 0; p < panels(d); p++) {
+        float *panel = packed + p * PANEL * r;
+        for (ptrdiff_t j = 0; j < PANEL; j++) {
+            const ptrdiff_t row = p * PANEL + j;
+            for (ptrdiff_t q = 0; q < r; q++) panel[PANEL * q + j] = row < d ? scale * b[row * r + q] : 0;
+        }
+    }
+}
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+#define AVX2_FMA __attribute__((target("avx2,fma")))
+#define INLINE static inline __attribute__((always_inline))
+
+/// Lanes `0..<count` of eight set (`count` clamped to `0...8`).
+AVX2_FMA INLINE __m256i first_lanes(ptrdiff_t count) {
+    const int clamped = count < 0 ? 0 : count > 8 ? 8 : (int)count;
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(clamped), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+/// `tᵀ[q][i] = Σₗ x[i][l]·panel[l][q]` for `i < rows`, `q < width`: rows `i` of `X`, one panel
+/// of `A` (`k×16`, rank `q` of the panel in lane `q`).
+AVX2_FMA INLINE void project_block(
+    const int rows, const float *x, ptrdiff_t ldx, const float *panel, ptrdiff_t k, float *t, ptrdiff_t ldt,
+    ptrdiff_t width
+) {
+    __m256 sum[ROW_BLOCK][2];
+    for (int i = 0; i < rows; i++) sum[i][0] = sum[i][1] = _mm256_setzero_ps();
+    for (ptrdiff_t l = 0; l < k; l++) {
+        const __m256 low = _mm256_loadu_ps(panel + PANEL * l), high = _mm256_loadu_ps(panel + PANEL * l + 8);
+        for (int i = 0; i < rows; i++) {
+            const __m256 xi = _mm256_broadcast_ss(x + i * ldx + l);
+            sum[i][0] = _mm256_fmadd_ps(xi, low, sum[i][0]);
+            sum[i][1] = _mm256_fmadd_ps(xi, high, sum[i][1]);
+        }
+    }
+    float block[ROW_BLOCK][PANEL];
+    for (int i = 0; i < rows; i++) {
+        _mm256_storeu_ps(block[i], sum[i][0]);
+        _mm256_storeu_ps(block[i] + 8, sum[i][1]);
+    }
+    for (ptrdiff_t q = 0; q < width; q++)
+        for (int i = 0; i < rows; i++) t[q * ldt + i] = block[i][q];
+}
+
+/// `y[i][j] += Σ_q tᵀ[q][i]·panel[q][j]` for `i < rows` and the 16 columns `j` of one panel of
+/// `s·B` (`r×16`); `columns < 16` (the last panel) loads and stores only those.
+AVX2_FMA INLINE void update_tile(
+    const int rows, const float *t, ptrdiff_t ldt, const float *panel, ptrdiff_t r, float *y, ptrdiff_t ldy,
+    ptrdiff_t columns
+) {
+    const __m256i low_mask = first_lanes(columns), high_mask = first_lanes(columns - 8);
+    __m256 sum[ROW_BLOCK][2];
+    for (int i = 0; i < rows; i++) {
+        if (columns == PANEL) {
+            sum[i][0] = _mm256_loadu_ps(y + i * ldy);
+            sum[i][1] = _mm256_loadu_ps(y + i * ldy + 8);
+        } else {
+            sum[i][0] = _mm256_maskload_ps(y + i * ldy, low_mask);
+            sum[i][1] = _mm256_maskload_ps(y + i * ldy + 8, high_mask);
+        }
+    }
+    for (ptrdiff_t q = 0; q < r; q++) {
+        const __m256 low = _mm256_loadu_ps(panel + PANEL * q), high = _mm256_loadu_ps(panel + PANEL * q + 8);
+        for (int i = 0; i < rows; i++) {
+            const __m256 ti = _mm256_broadcast_ss(t + q * ldt + i);
+            sum[i][0] = _mm256_fmadd_ps(ti, low, sum[i][0]);
+            sum[i][1] = _mm256_fmadd_ps(ti, high, sum[i][1]);
+        }
+    }
+    for (int i = 0; i < rows; i++) {
+        if (columns == PANEL) {
+            _mm256_storeu_ps(y + i * ldy, sum[i][0]);
+            _mm256_storeu_ps(y + i * ldy + 8, sum[i][1]);
+        } else {
+            _mm256_maskstore_ps(y + i * ldy, low_mask, sum[i][0]);
+            _mm256_maskstore_ps(y + i * ldy + 8, high_mask, sum[i][1]);
+        }
+    }
+}
+
+/// One block of `rows ≤ 6` rows through both products; `rows` is a constant at each call site,
+/// so every block size gets its own unrolled loops.
+AVX2_FMA INLINE void project_rows(
+    const int rows, const float *x, ptrdiff_t ldx, const float *packed_a, float *t, ptrdiff_t ldt, ptrdiff_t k,
+    ptrdiff_t r
+) {
+    for (ptrdiff_t p = 0; p < panels(r); p++) {
+        const ptrdiff_t width = r - p * PANEL < PANEL ? r - p * PANEL : PANEL;
+        project_block(rows, x, ldx, packed_a + p * PANEL * k, k, t + p * PANEL * ldt, ldt, width);
+    }
+}
+
+AVX2_FMA INLINE void update_rows(
+    const int rows, const float *t, ptrdiff_t ldt, const float *packed_b, float *y, ptrdiff_t ldy, ptrdiff_t r,
+    ptrdiff_t d
+) {
+    const ptrdiff_t full = d / PANEL;
+    for (ptrdiff_t p = 0; p < full; p++) update_tile(rows, t, ldt, packed_b + p * PANEL * r, r, y + p * PANEL, ldy, PANEL);
+    if (d > full * PANEL) update_tile(rows, t, ldt, packed_b + full * PANEL * r, r, y + full * PANEL, ldy, d - full * PANEL);
+}
+
+/// Calls `body(rows)` with `rows` a literal for the remainder block, so it is unrolled too.
+#define FOR_ROW_BLOCKS(total, start, body)                                            \
+    for (start = 0; start + ROW_BLOCK <= (total); start += ROW_BLOCK) body(ROW_BLOCK); \
+    switch ((total) - start) {                                                        \
+    case 5: body(5); break;                                                           \
+    case 4: body(4); break;                                                           \
+    case 3: body(3); break;                                                           \
+    case 2: body(2); break;                                                           \
+    case 1: body(1); break;                                                           \
+    default: break;                                                                   \
+    }
+
+AVX2_FMA static void low_rank_update_avx2_fma(
+    const float *x, ptrdiff_t ldx, const float *packed_a, const float *packed_b, float *t, ptrdiff_t ldt, float *y,
+    ptrdiff_t ldy, ptrdiff_t n, ptrdiff_t k, ptrdiff_t r, ptrdiff_t d
+) {
+    ptrdiff_t i;
+    // All projections first, then all updates: each phase keeps its packed factor in L2.
+#define PROJECT(rows) project_rows(rows, x + i * ldx, ldx, packed_a, t + i, ldt, k, r)
+    FOR_ROW_BLOCKS(n, i, PROJECT)
+#undef PROJECT
+#define UPDATE(rows) update_rows(rows, t + i, ldt, packed_b, y + i * ldy, ldy, r, d)
+    FOR_ROW_BLOCKS(n, i, UPDATE)
+#undef UPDATE
+}
+#endif
+
+void ckernels_low_rank_update_f32(
+    const float *x, ptrdiff_t ldx, const float *packed_a, const float *packed_b, float *t, ptrdiff_t ldt, float *y,
+    ptrdiff_t ldy, ptrdiff_t n, ptrdiff_t k, ptrdiff_t r, ptrdiff_t d
+) {
+#if defined(__x86_64__)
+    if (ckernels_cpu_has_avx2_fma()) {
+        low_rank_update_avx2_fma(x, ldx, packed_a, packed_b, t, ldt, y, ldy, n, k, r, d);
+        return;
+    }
+#endif
+    __builtin_trap();  // callers check ckernels_cpu_has_avx2_fma() first
+}
