@@ -7,20 +7,28 @@
 
 #include "CKernels.h"
 
-enum { PANEL = 16, ROW_BLOCK = 6 };
+enum { PANEL = 16, NARROW_PANEL = 8, ROW_BLOCK = 6 };
 
 static ptrdiff_t panels(ptrdiff_t count) { return (count + PANEL - 1) / PANEL; }
 
-ptrdiff_t ckernels_low_rank_packed_a_count(ptrdiff_t r, ptrdiff_t k) { return panels(r) * PANEL * k; }
+/// `A`'s panel width: 8 ranks for `r ≤ 8` (so ranks 4 and 8 do not multiply a panel of zeros), 16
+/// otherwise.
+static ptrdiff_t a_panel_width(ptrdiff_t r) { return r <= NARROW_PANEL ? NARROW_PANEL : PANEL; }
+
+ptrdiff_t ckernels_low_rank_packed_a_count(ptrdiff_t r, ptrdiff_t k) {
+    const ptrdiff_t width = a_panel_width(r);
+    return (r + width - 1) / width * width * k;
+}
 
 ptrdiff_t ckernels_low_rank_packed_b_count(ptrdiff_t d, ptrdiff_t r) { return panels(d) * PANEL * r; }
 
 void ckernels_low_rank_pack_a_f32(const float *a, ptrdiff_t r, ptrdiff_t k, float *packed) {
-    for (ptrdiff_t p = 0; p < panels(r); p++) {
-        float *panel = packed + p * PANEL * k;
-        for (ptrdiff_t q = 0; q < PANEL; q++) {
-            const ptrdiff_t row = p * PANEL + q;
-            for (ptrdiff_t l = 0; l < k; l++) panel[PANEL * l + q] = row < r ? a[row * k + l] : 0;
+    const ptrdiff_t width = a_panel_width(r);
+    for (ptrdiff_t p = 0; p * width < r; p++) {
+        float *panel = packed + p * width * k;
+        for (ptrdiff_t q = 0; q < width; q++) {
+            const ptrdiff_t row = p * width + q;
+            for (ptrdiff_t l = 0; l < k; l++) panel[width * l + q] = row < r ? a[row * k + l] : 0;
         }
     }
 }
@@ -72,6 +80,33 @@ AVX2_FMA INLINE void project_block(
         for (int i = 0; i < rows; i++) t[q * ldt + i] = block[i][q];
 }
 
+/// `tᵀ[q][i] = Σₗ x[i][l]·panel[l][q]` for `i < rows`, `q < width ≤ 8`, with a panel of 8 ranks
+/// (`k×8`): even and odd `l` go to separate accumulators, so twelve products are in flight as in
+/// the 16-wide block.
+AVX2_FMA INLINE void project_narrow_block(
+    const int rows, const float *x, ptrdiff_t ldx, const float *panel, ptrdiff_t k, float *t, ptrdiff_t ldt,
+    ptrdiff_t width
+) {
+    __m256 even[ROW_BLOCK], odd[ROW_BLOCK];
+    for (int i = 0; i < rows; i++) even[i] = odd[i] = _mm256_setzero_ps();
+    ptrdiff_t l = 0;
+    for (; l + 2 <= k; l += 2) {
+        const __m256 first = _mm256_loadu_ps(panel + NARROW_PANEL * l), second = _mm256_loadu_ps(panel + NARROW_PANEL * (l + 1));
+        for (int i = 0; i < rows; i++) {
+            even[i] = _mm256_fmadd_ps(_mm256_broadcast_ss(x + i * ldx + l), first, even[i]);
+            odd[i] = _mm256_fmadd_ps(_mm256_broadcast_ss(x + i * ldx + l + 1), second, odd[i]);
+        }
+    }
+    if (l < k) {
+        const __m256 last = _mm256_loadu_ps(panel + NARROW_PANEL * l);
+        for (int i = 0; i < rows; i++) even[i] = _mm256_fmadd_ps(_mm256_broadcast_ss(x + i * ldx + l), last, even[i]);
+    }
+    float block[ROW_BLOCK][NARROW_PANEL];
+    for (int i = 0; i < rows; i++) _mm256_storeu_ps(block[i], _mm256_add_ps(even[i], odd[i]));
+    for (ptrdiff_t q = 0; q < width; q++)
+        for (int i = 0; i < rows; i++) t[q * ldt + i] = block[i][q];
+}
+
 /// `y[i][j] += Σ_q tᵀ[q][i]·panel[q][j]` for `i < rows` and the 16 columns `j` of one panel of
 /// `s·B` (`r×16`); `columns < 16` (the last panel) loads and stores only those.
 AVX2_FMA INLINE void update_tile(
@@ -114,6 +149,10 @@ AVX2_FMA INLINE void project_rows(
     const int rows, const float *x, ptrdiff_t ldx, const float *packed_a, float *t, ptrdiff_t ldt, ptrdiff_t k,
     ptrdiff_t r
 ) {
+    if (r <= NARROW_PANEL) {
+        project_narrow_block(rows, x, ldx, packed_a, k, t, ldt, r);
+        return;
+    }
     for (ptrdiff_t p = 0; p < panels(r); p++) {
         const ptrdiff_t width = r - p * PANEL < PANEL ? r - p * PANEL : PANEL;
         project_block(rows, x, ldx, packed_a + p * PANEL * k, k, t + p * PANEL * ldt, ldt, width);
