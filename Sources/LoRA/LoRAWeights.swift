@@ -33,12 +33,12 @@ public struct LoRAWeights<Scalar: MatrixScalar>: Sendable {
     /// BLAS only.
     private var packedAdapter: PackedLowRankProduct<Scalar>?
 
-    /// Whether the adapter path of a batch (`n > 1`) runs in the packed kernel rather than two
-    /// BLAS products: on one BLAS thread up to rank 16, on more up to rank 8. Measured at n = 512
-    /// (`lora bench`, medians of 31 rounds): on one thread the kernel took 0.55–0.77 of the BLAS
-    /// time for d = k ∈ {768, 4096}, r ∈ {4, 8, 16}; on two, where one core meets OpenBLAS's two,
-    /// 0.68–0.91 at r ≤ 8 but 1.1–1.4 at r = 16 (and BLAS wins outright from r = 32, where each
-    /// product is wide enough for OpenBLAS's own kernels).
+    /// Whether the adapter path of a batch (`n > 1`) runs in the packed kernel (on the calling
+    /// thread) rather than two BLAS products: on one BLAS thread up to rank 16, on more up to rank
+    /// 8. Measured with `lora bench` at n = 512, the kernel's adapter/FLOP share over BLAS's in the
+    /// same session: on one thread 0.62–0.74 at d = k = 4096 and 0.89–0.93 at 768 (r = 4, 8, 16);
+    /// on two, 0.69–0.80 at 4096 for r ≤ 8, while at r = 16 OpenBLAS's two cores beat the kernel's
+    /// one (1.0–1.4× the time); at r = 32 and 64 the two are level even on one core.
     public var usesPackedKernel: Bool {
         packedAdapter != nil && (rank <= 8 || BLAS.threadCount == 1)
     }
