@@ -6,6 +6,7 @@
 // once, straight from its rows, and each `Y` tile is loaded and stored once.
 
 #include "CKernels.h"
+#include "HelperThreads.h"
 
 enum { PANEL = 16, NARROW_PANEL = 8, ROW_BLOCK = 6 };
 
@@ -193,15 +194,43 @@ AVX2_FMA static void low_rank_update_avx2_fma(
     FOR_ROW_BLOCKS(n, i, UPDATE)
 #undef UPDATE
 }
+
+/// One call's operands, shared by its parts.
+struct update_job {
+    const float *x, *packed_a, *packed_b;
+    float *t, *y;
+    ptrdiff_t ldx, ldt, ldy, n, k, r, d;
+    int parts;
+};
+
+/// Part `part` of `parts`: whole blocks of six rows, so every row is computed as in one part
+/// (results do not depend on the split).
+static void update_part(void *context, int part) {
+    const struct update_job *job = context;
+    const ptrdiff_t blocks = (job->n + ROW_BLOCK - 1) / ROW_BLOCK;
+    const ptrdiff_t first = blocks * part / job->parts * ROW_BLOCK;
+    const ptrdiff_t end = blocks * (part + 1) / job->parts * ROW_BLOCK;
+    const ptrdiff_t last = end < job->n ? end : job->n;
+    if (last <= first) return;
+    low_rank_update_avx2_fma(
+        job->x + first * job->ldx, job->ldx, job->packed_a, job->packed_b, job->t + first, job->ldt,
+        job->y + first * job->ldy, job->ldy, last - first, job->k, job->r, job->d);
+}
 #endif
 
 void ckernels_low_rank_update_f32(
     const float *x, ptrdiff_t ldx, const float *packed_a, const float *packed_b, float *t, ptrdiff_t ldt, float *y,
-    ptrdiff_t ldy, ptrdiff_t n, ptrdiff_t k, ptrdiff_t r, ptrdiff_t d
+    ptrdiff_t ldy, ptrdiff_t n, ptrdiff_t k, ptrdiff_t r, ptrdiff_t d, int threads
 ) {
 #if defined(__x86_64__)
     if (ckernels_cpu_has_avx2_fma()) {
-        low_rank_update_avx2_fma(x, ldx, packed_a, packed_b, t, ldt, y, ldy, n, k, r, d);
+        // A part of ≥ 2²² multiply-adds (≈ 0.1 ms) is worth waking a helper for.
+        const ptrdiff_t worth = n * r * (k + d) >> 22;
+        const int cpus = ckernels_available_cpus();
+        int parts = threads < cpus ? threads : cpus;
+        if (worth < parts) parts = worth < 1 ? 1 : (int)worth;
+        struct update_job job = {x, packed_a, packed_b, t, y, ldx, ldt, ldy, n, k, r, d, parts};
+        ckernels_run_parts(update_part, &job, parts);
         return;
     }
 #endif

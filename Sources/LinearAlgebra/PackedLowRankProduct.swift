@@ -1,15 +1,19 @@
 internal import CKernels
 
 /// The rank-`r` product `Y += s·(X·Aᵀ)·Bᵀ` for `A: r×k` and `B: d×r`, with `A` and `s·B` packed
-/// once into the 16-wide panels of a Float AVX2+FMA kernel (`ckernels_low_rank_update_f32`).
+/// once into the 16-wide panels (8-wide for r ≤ 8) of a Float AVX2+FMA kernel
+/// (`ckernels_low_rank_update_f32`).
 ///
 /// For `X: n×k` and `Y: n×d` it computes `Tᵀ = A·Xᵀ` (`r×n`) and then `Y += T·(s·B)ᵀ`: a LoRA
 /// adapter's path. Done as two BLAS calls, each product is thin (16 columns at r = 16) and
 /// OpenBLAS packs all of `X` for it; the kernel instead reads the rows of `X` in place, six at a
 /// time against one panel of `A` in twelve vector accumulators, and loads and stores each tile of
-/// `Y` once. It runs on the calling thread, at 80–90 GFLOP/s on one core here (the two BLAS
-/// products on one thread: 50–65). Results equal the BLAS form up to float rounding (the sums
-/// run in another order).
+/// `Y` once: 80–90 GFLOP/s on one core here. Rows are split between the calling thread and helper
+/// threads that are started once and pinned, per call, to CPUs the caller is not on: woken
+/// unpinned, a helper was placed on the caller's CPU while OpenBLAS's workers spun on the other
+/// (they do for a while after each call) and started 1–2 ms late, longer than the whole product;
+/// pinned, it starts within 30–50 µs. Results equal the BLAS form up to float rounding (the sums
+/// run in another order) and do not depend on the number of threads.
 ///
 /// `init` returns `nil` for `Double`, on CPUs without AVX2 and FMA, and for empty factors: use
 /// BLAS there.
@@ -53,9 +57,14 @@ public struct PackedLowRankProduct<Scalar: MatrixScalar>: Sendable {
         }
     }
 
-    /// `Y += s·(X·Aᵀ)·Bᵀ` for `X: n×k`, `Y: n×d`, leaving `Tᵀ = A·Xᵀ` in `projection: r×n`, on
-    /// the calling thread. Allocates nothing when `y` and `projection` are uniquely referenced.
-    public func accumulate(_ x: Matrix<Scalar>, into y: inout Matrix<Scalar>, projection: inout Matrix<Scalar>) {
+    /// `Y += s·(X·Aᵀ)·Bᵀ` for `X: n×k`, `Y: n×d`, leaving `Tᵀ = A·Xᵀ` in `projection: r×n`. Rows
+    /// are split over up to `threads` threads (the caller and helper threads pinned off its CPU),
+    /// in parts of at least 2²² multiply-adds; the results do not depend on the split. Allocates
+    /// nothing when `y` and `projection` are uniquely referenced.
+    public func accumulate(
+        _ x: Matrix<Scalar>, into y: inout Matrix<Scalar>, projection: inout Matrix<Scalar>,
+        threads: Int = BLAS.threadCount
+    ) {
         let (n, k, r, d) = (x.rows, inFeatures, rank, outFeatures)
         precondition(
             x.columns == k && y.rows == n && y.columns == d,
@@ -67,7 +76,7 @@ public struct PackedLowRankProduct<Scalar: MatrixScalar>: Sendable {
         x.withFloatPointer { x in
             y.withMutableFloatPointer { y in
                 projection.withMutableFloatPointer { t in
-                    ckernels_low_rank_update_f32(x, k, packedA, packedScaledB, t, n, y, d, n, k, r, d)
+                    ckernels_low_rank_update_f32(x, k, packedA, packedScaledB, t, n, y, d, n, k, r, d, Int32(clamping: threads))
                 }
             }
         }

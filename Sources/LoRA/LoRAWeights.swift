@@ -7,11 +7,11 @@ import LinearAlgebra
 /// scaling `s` (α/r, or α/√r for rsLoRA). Merging folds the update into the base,
 /// `W ← W + s·B·A`, after which the forward is one GEMM; unmerging subtracts it again.
 ///
-/// The adapter path computes `Tᵀ = A·Xᵀ` (`r×n`) and then `Y += s·T·Bᵀ`, either as two BLAS
-/// products (`Tᵀ = A·Xᵀ` rather than `T = X·Aᵀ`: OpenBLAS splits that one across its threads well)
-/// or, in `Float` on a CPU with AVX2 and FMA, in one kernel on the calling thread over `A` and
-/// `s·B` packed when they are set (``PackedLowRankProduct``), whichever was faster here: see
-/// ``usesPackedKernel``. The forward never changes the process-wide BLAS thread count.
+/// The adapter path computes `Tᵀ = A·Xᵀ` (`r×n`) and then `Y += s·T·Bᵀ`. In `Float` with
+/// `r ≤ 16` on a CPU with AVX2 and FMA it runs in one kernel over `A` and `s·B`, packed when they
+/// are set (``PackedLowRankProduct``, on ``BLAS/threadCount`` threads); otherwise as two BLAS
+/// products, `Tᵀ = A·Xᵀ` rather than `T = X·Aᵀ` because OpenBLAS splits that one across its
+/// threads well. The forward never changes the process-wide BLAS thread count.
 public struct LoRAWeights<Scalar: MatrixScalar>: Sendable {
     /// The base weight `W: d×k` (`out×in`). Holds `W + s·B·A` while merged.
     public private(set) var base: Matrix<Scalar>
@@ -33,15 +33,13 @@ public struct LoRAWeights<Scalar: MatrixScalar>: Sendable {
     /// BLAS only.
     private var packedAdapter: PackedLowRankProduct<Scalar>?
 
-    /// Whether the adapter path of a batch (`n > 1`) runs in the packed kernel (on the calling
-    /// thread) rather than two BLAS products: on one BLAS thread up to rank 16, on more up to rank
-    /// 8. Measured with `lora bench` at n = 512, the kernel's adapter/FLOP share over BLAS's in the
-    /// same session: on one thread 0.62–0.74 at d = k = 4096 and 0.89–0.93 at 768 (r = 4, 8, 16);
-    /// on two, 0.69–0.80 at 4096 for r ≤ 8, while at r = 16 OpenBLAS's two cores beat the kernel's
-    /// one (1.0–1.4× the time); at r = 32 and 64 the two are level even on one core.
-    public var usesPackedKernel: Bool {
-        packedAdapter != nil && (rank <= 8 || BLAS.threadCount == 1)
-    }
+    /// Whether the adapter path of a batch (`n > 1`) runs in the packed kernel rather than two
+    /// BLAS products: in `Float`, for r ≤ 16, on a CPU with AVX2 and FMA. Measured with
+    /// `lora bench` at n = 512 on two threads, the adapter path's cost over its FLOP share, kernel
+    /// against BLAS in the same session: 1.43–1.72 against 2.21–2.45 at d = k = 4096, r = 16, and
+    /// 1.12–1.25 against 2.22–2.28 at 768; at r = 32 and 64 the two are level even on one core,
+    /// so larger ranks stay with OpenBLAS.
+    public var usesPackedKernel: Bool { packedAdapter != nil }
 
     /// Output features `d`.
     public var outFeatures: Int { base.rows }

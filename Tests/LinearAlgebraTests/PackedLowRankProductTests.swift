@@ -1,4 +1,6 @@
+import Dispatch
 import LinearAlgebra
+import Synchronization
 import Testing
 
 /// The packed kernel `Y += s·(X·Aᵀ)·Bᵀ` against naive loops in Double, on shapes that reach every
@@ -44,6 +46,51 @@ struct PackedLowRankProductTests {
                 #expect(abs(Double(result[i, j]) - expected) <= 1e-5 * updateMagnitude, "Y[\(i), \(j)]")
             }
         }
+    }
+
+    /// A product big enough to be split (≥ 2²³ multiply-adds, `n` not a multiple of six) and an
+    /// input, seeded.
+    func splittableCase(seed: UInt64) -> (product: PackedLowRankProduct<Float>, x: Matrix<Float>, y: Matrix<Float>) {
+        let (n, k, r, d) = (301, 1_000, 16, 1_003)
+        var generator = SeededGenerator(seed: seed)
+        let product = PackedLowRankProduct<Float>(
+            a: .randomNormal(rows: r, columns: k, using: &generator),
+            b: .randomNormal(rows: d, columns: r, using: &generator), scale: 0.5)!
+        return (product, .randomNormal(rows: n, columns: k, using: &generator), .randomNormal(rows: n, columns: d, using: &generator))
+    }
+
+    /// Every row is computed once and the same way whatever the split (the caller alone, or with
+    /// pinned helpers), so the results are bit-identical.
+    @Test func threadsDoNotChangeTheResult() {
+        let (product, x, y) = splittableCase(seed: 3)
+        var results: [Matrix<Float>] = []
+        for threads in [1, 2, 3, 8] {
+            var result = y
+            var projection = Matrix<Float>(rows: 16, columns: x.rows, repeating: .nan)
+            product.accumulate(x, into: &result, projection: &projection, threads: threads)
+            #expect(projection.elements.allSatisfy { $0.isFinite }, "threads \(threads): Tᵀ not written everywhere")
+            results.append(result)
+        }
+        #expect(results.allSatisfy { $0 == results[0] })
+        #expect(results[0] != y)
+    }
+
+    /// Calls from several threads at once: one holds the helpers, the others run on their own
+    /// thread; all give the one-thread result.
+    @Test func concurrentCallsGiveTheOneThreadResult() {
+        let (product, x, y) = splittableCase(seed: 4)
+        var expected = y
+        var projection = Matrix<Float>.zeros(16, x.rows)
+        product.accumulate(x, into: &expected, projection: &projection, threads: 1)
+        let results = Mutex(Array(repeating: Matrix<Float>.zeros(0, 0), count: 4))
+        DispatchQueue.concurrentPerform(iterations: 4) { call in
+            var result = y
+            var projection = Matrix<Float>.zeros(16, x.rows)
+            product.accumulate(x, into: &result, projection: &projection, threads: 2)
+            results.withLock { $0[call] = result }
+        }
+        let all = results.withLock { $0 }
+        #expect(all.allSatisfy { $0 == expected })
     }
 
     @Test func declinesDoubleAndEmptyFactors() {

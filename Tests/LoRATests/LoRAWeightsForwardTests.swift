@@ -7,8 +7,7 @@ import Testing
 @Suite("LoRAWeights forward against the three-GEMM form")
 struct LoRAWeightsForwardTests {
     /// `(d, k, r, n)`: odd sizes, one token (the GEMV path), rank 1, more tokens than features, no
-    /// inputs, and ranks on either side of the packed kernel's limits (8 on several BLAS threads,
-    /// 16 on one).
+    /// inputs, and ranks on either side of the packed kernel's limit (16).
     static let shapes = [
         (13, 11, 3, 1), (13, 11, 3, 7), (5, 17, 1, 1), (31, 29, 5, 2), (9, 6, 4, 40), (64, 48, 8, 33), (6, 0, 2, 1), (6, 0, 2, 3),
         (37, 21, 9, 11), (40, 23, 16, 19), (33, 18, 17, 8),
@@ -79,7 +78,7 @@ struct LoRAWeightsForwardTests {
 
     @Test func forwardMatchesThreeGEMMFormFloat() { checkForward(Float.self, tolerance: 1e-5) }
     @Test func forwardOnOneBLASThreadMatchesThreeGEMMForm() {
-        BLAS.withThreadCount(1) { checkForward(Float.self, tolerance: 1e-5) }  // the packed kernel up to r = 16
+        BLAS.withThreadCount(1) { checkForward(Float.self, tolerance: 1e-5) }  // the packed kernel with no helpers
     }
     @Test func forwardMatchesThreeGEMMFormDouble() { checkForward(Double.self, tolerance: 1e-13) }
 
@@ -119,8 +118,8 @@ struct LoRAWeightsForwardTests {
     }
 
     @Test(.enabled(if: PackedLowRankProduct<Float>.isSupported))
-    func packedKernelServesFloatRanksUpToEight() {
-        var (weights, _) = makeCase(Float.self, d: 12, k: 10, r: 8, n: 1)
+    func packedKernelServesFloatRanksUpToSixteen() {
+        var (weights, _) = makeCase(Float.self, d: 12, k: 10, r: 16, n: 1)
         #expect(weights.usesPackedKernel)
         weights.swapAdapter(a: .zeros(40, 10), b: .zeros(12, 40), scale: 1)
         #expect(!weights.usesPackedKernel)

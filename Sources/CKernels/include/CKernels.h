@@ -23,11 +23,12 @@ void ckernels_shifted_exp_f32_portable(float *x, ptrdiff_t count, float shift);
 /// The adapter path of a LoRA layer for rows `0..<n`, in `float`:
 /// `Tᵀ = A·Xᵀ` into `t` (`r×n`, row stride `ldt`), then `Y += T·(s·B)ᵀ`, for `X: n×k` (row stride
 /// `ldx`), `A: r×k`, `B: d×r`, `Y: n×d` (row stride `ldy`). `A` and `s·B` come packed by the two
-/// functions below. AVX2+FMA only: call it when `ckernels_low_rank_update_available()` says so
-/// (it traps otherwise).
+/// functions below. Rows are split over up to `threads` threads (the caller and pinned helper
+/// threads), parts of at least 2²² multiply-adds; results do not depend on the split.
+/// AVX2+FMA only: call it when `ckernels_cpu_has_avx2_fma()` says so (it traps otherwise).
 void ckernels_low_rank_update_f32(
     const float *x, ptrdiff_t ldx, const float *packed_a, const float *packed_b, float *t, ptrdiff_t ldt, float *y,
-    ptrdiff_t ldy, ptrdiff_t n, ptrdiff_t k, ptrdiff_t r, ptrdiff_t d);
+    ptrdiff_t ldy, ptrdiff_t n, ptrdiff_t k, ptrdiff_t r, ptrdiff_t d, int threads);
 
 /// Whether this CPU has AVX2 and FMA (what the fast builds of these kernels need).
 int ckernels_cpu_has_avx2_fma(void);

@@ -1,0 +1,106 @@
+// Helper threads for kernels that split their rows: started once, woken per call, pinned off the
+// caller's CPU so they start at once (see HelperThreads.h).
+
+#define _GNU_SOURCE
+#include "HelperThreads.h"
+
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+
+enum { MAX_HELPERS = 63 };
+
+struct helper {
+    pthread_t thread;
+    pthread_mutex_t mutex;
+    pthread_cond_t wake;
+    int part;  // the part to run; 0 while idle
+    int cpu;   // the CPU it is pinned to, -1 before the first pin
+};
+
+static struct helper helpers[MAX_HELPERS];
+static int helper_count;
+static pthread_mutex_t pool = PTHREAD_MUTEX_INITIALIZER;  // held by the one call using the helpers
+static void (*current_work)(void *, int);
+static void *current_context;
+static atomic_int parts_running;
+
+static void *helper_main(void *argument) {
+    struct helper *self = argument;
+    for (;;) {
+        pthread_mutex_lock(&self->mutex);
+        while (self->part == 0) pthread_cond_wait(&self->wake, &self->mutex);
+        const int part = self->part;
+        self->part = 0;
+        pthread_mutex_unlock(&self->mutex);
+        current_work(current_context, part);
+        atomic_fetch_sub_explicit(&parts_running, 1, memory_order_release);
+    }
+    return 0;
+}
+
+/// Starts helpers until there are `count`; returns how many there are.
+static int start_helpers(int count) {
+    while (helper_count < count && helper_count < MAX_HELPERS) {
+        struct helper *helper = &helpers[helper_count];
+        helper->part = 0;
+        helper->cpu = -1;
+        pthread_mutex_init(&helper->mutex, 0);
+        pthread_cond_init(&helper->wake, 0);
+        if (pthread_create(&helper->thread, 0, helper_main, helper) != 0) break;
+        helper_count++;
+    }
+    return helper_count;
+}
+
+int ckernels_available_cpus(void) {
+#if defined(__linux__)
+    cpu_set_t allowed;
+    if (sched_getaffinity(0, sizeof allowed, &allowed) == 0 && CPU_COUNT(&allowed) > 0) return CPU_COUNT(&allowed);
+#endif
+    return 1;
+}
+
+/// Pins helpers `0..<count` to allowed CPUs other than the caller's, in turn (sharing them when
+/// there are fewer CPUs than helpers); a helper already on its CPU is left alone.
+static void pin_helpers_off_caller(int count) {
+#if defined(__linux__)
+    cpu_set_t allowed;
+    const int caller = sched_getcpu();
+    if (sched_getaffinity(0, sizeof allowed, &allowed) != 0 || CPU_COUNT(&allowed) < 2) return;
+    int cpu = -1;
+    for (int i = 0; i < count; i++) {
+        do cpu = (cpu + 1) % CPU_SETSIZE;
+        while (!CPU_ISSET(cpu, &allowed) || cpu == caller);
+        if (helpers[i].cpu == cpu) continue;
+        cpu_set_t one;
+        CPU_ZERO(&one);
+        CPU_SET(cpu, &one);
+        if (pthread_setaffinity_np(helpers[i].thread, sizeof one, &one) == 0) helpers[i].cpu = cpu;
+    }
+#else
+    (void)count;
+#endif
+}
+
+void ckernels_run_parts(void (*work)(void *context, int part), void *context, int parts) {
+    if (parts < 2 || pthread_mutex_trylock(&pool) != 0) {
+        for (int part = 0; part < parts; part++) work(context, part);
+        return;
+    }
+    const int helping = start_helpers(parts - 1);
+    pin_helpers_off_caller(helping);
+    current_work = work;
+    current_context = context;
+    atomic_store_explicit(&parts_running, helping, memory_order_relaxed);
+    for (int i = 0; i < helping; i++) {
+        pthread_mutex_lock(&helpers[i].mutex);
+        helpers[i].part = i + 1;
+        pthread_cond_signal(&helpers[i].wake);
+        pthread_mutex_unlock(&helpers[i].mutex);
+    }
+    work(context, 0);
+    for (int part = helping + 1; part < parts; part++) work(context, part);  // helpers that did not start
+    while (atomic_load_explicit(&parts_running, memory_order_acquire) > 0) sched_yield();
+    pthread_mutex_unlock(&pool);
+}
