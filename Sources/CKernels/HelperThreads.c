@@ -39,8 +39,18 @@ static void *helper_main(void *argument) {
     return 0;
 }
 
+/// A child of `fork` has none of its parent's helper threads: it starts its own.
+static void forget_helpers_in_child(void) {
+    helper_count = 0;
+    pthread_mutex_init(&pool, 0);
+}
+
+static void register_fork_handler(void) { pthread_atfork(0, 0, forget_helpers_in_child); }
+
 /// Starts helpers until there are `count`; returns how many there are.
 static int start_helpers(int count) {
+    static pthread_once_t fork_handler = PTHREAD_ONCE_INIT;
+    pthread_once(&fork_handler, register_fork_handler);
     while (helper_count < count && helper_count < MAX_HELPERS) {
         struct helper *helper = &helpers[helper_count];
         helper->part = 0;

@@ -1,9 +1,10 @@
 // The adapter path of a LoRA layer, `Y += (X·Aᵀ)·(s·B)ᵀ`, as one Float kernel for AVX2+FMA.
 //
 // Two BLAS calls pack all of `X` for a product with 16 columns and make two passes with little
-// arithmetic per byte. Here `A` and `s·B` are packed once, ahead of time, into 16-wide panels,
-// and each block of six rows of `X` meets a panel in twelve vector accumulators: `X` is read
-// once, straight from its rows, and each `Y` tile is loaded and stored once.
+// arithmetic per byte. Here `A` and `s·B` are packed once, ahead of time, into 16-wide panels
+// (8-wide for `A` when r ≤ 8), and each block of six rows of `X` meets a panel in twelve vector
+// accumulators: `X` is read once, straight from its rows, and each `Y` tile is loaded and stored
+// once. Rows are split between the caller and pinned helper threads (HelperThreads.h).
 
 #include "CKernels.h"
 #include "HelperThreads.h"
@@ -144,8 +145,8 @@ AVX2_FMA INLINE void update_tile(
     }
 }
 
-/// One block of `rows ≤ 6` rows through both products; `rows` is a constant at each call site,
-/// so every block size gets its own unrolled loops.
+/// `Tᵀ` for one block of `rows ≤ 6` rows: one narrow panel for r ≤ 8, 16-wide panels otherwise.
+/// `rows` is a constant at each call site, so every block size gets its own unrolled loops.
 AVX2_FMA INLINE void project_rows(
     const int rows, const float *x, ptrdiff_t ldx, const float *packed_a, float *t, ptrdiff_t ldt, ptrdiff_t k,
     ptrdiff_t r
@@ -160,6 +161,7 @@ AVX2_FMA INLINE void project_rows(
     }
 }
 
+/// `Y += T·(s·B)ᵀ` for one block of `rows ≤ 6` rows, tile by tile across the `d` columns.
 AVX2_FMA INLINE void update_rows(
     const int rows, const float *t, ptrdiff_t ldt, const float *packed_b, float *y, ptrdiff_t ldy, ptrdiff_t r,
     ptrdiff_t d
@@ -226,9 +228,11 @@ void ckernels_low_rank_update_f32(
     if (ckernels_cpu_has_avx2_fma()) {
         // A part of ≥ 2²² multiply-adds (≈ 0.1 ms) is worth waking a helper for.
         const ptrdiff_t worth = n * r * (k + d) >> 22;
-        const int cpus = ckernels_available_cpus();
-        int parts = threads < cpus ? threads : cpus;
-        if (worth < parts) parts = worth < 1 ? 1 : (int)worth;
+        int parts = worth < threads ? (worth < 1 ? 1 : (int)worth) : threads;
+        if (parts > 1) {
+            const int cpus = ckernels_available_cpus();
+            if (cpus < parts) parts = cpus;
+        }
         struct update_job job = {x, packed_a, packed_b, t, y, ldx, ldt, ldy, n, k, r, d, parts};
         ckernels_run_parts(update_part, &job, parts);
         return;

@@ -24,7 +24,7 @@ public struct PackedLowRankProduct<Scalar: MatrixScalar>: Sendable {
     public let inFeatures: Int
     /// Output features `d` (columns of `Y`, rows of `B`).
     public let outFeatures: Int
-    /// `A` in panels of 16 ranks, `⌈r/16⌉·16·k` floats.
+    /// `A` in panels of 16 ranks (8 for r ≤ 8).
     private let packedA: [Float]
     /// `s·B` in panels of 16 outputs, `⌈d/16⌉·16·r` floats.
     private let packedScaledB: [Float]

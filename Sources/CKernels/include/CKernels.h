@@ -33,13 +33,14 @@ void ckernels_low_rank_update_f32(
 /// Whether this CPU has AVX2 and FMA (what the fast builds of these kernels need).
 int ckernels_cpu_has_avx2_fma(void);
 
-/// Floats in packed `A` (`r×k`): `⌈r/16⌉` panels of `k×16`.
+/// Floats in packed `A` (`r×k`): `⌈r/w⌉` panels of `k×w`, `w` = 8 for `r ≤ 8`, 16 otherwise.
 ptrdiff_t ckernels_low_rank_packed_a_count(ptrdiff_t r, ptrdiff_t k);
 
 /// Floats in packed `s·B` (`d×r`): `⌈d/16⌉` panels of `r×16`.
 ptrdiff_t ckernels_low_rank_packed_b_count(ptrdiff_t d, ptrdiff_t r);
 
-/// `A: r×k` into panels of 16 ranks: panel `p`, element `[l][q]` = `A[16p+q][l]` (0 past `r`).
+/// `A: r×k` into panels of `w` ranks (as above): panel `p`, element `[l][q]` = `A[w·p+q][l]` (0 past
+/// `r`).
 void ckernels_low_rank_pack_a_f32(const float *a, ptrdiff_t r, ptrdiff_t k, float *packed);
 
 /// `s·B` for `B: d×r` into panels of 16 outputs: panel `p`, element `[q][j]` = `s·B[16p+j][q]`
