@@ -44,7 +44,7 @@ let package = Package(
             ]
         ),
         .target(name: "CommandTestSupport", path: "Tests/CommandTestSupport"),
-        .testTarget(name: "LinearAlgebraTests", dependencies: ["LinearAlgebra"]),
+        .testTarget(name: "LinearAlgebraTests", dependencies: ["LinearAlgebra", "CKernels"]),
         .testTarget(name: "LoRATests", dependencies: ["LoRA", "Layers", "Optimizers", "LoRATool", "CommandTestSupport"]),
         .testTarget(name: "LoRABenchTests", dependencies: ["LoRABench"]),
         .testTarget(name: "PlottingTests", dependencies: ["Plotting"]),

@@ -1,8 +1,8 @@
 // Helper threads for kernels that split their rows: started once, woken per call, pinned off the
-// caller's CPU so they start at once (see HelperThreads.h).
+// caller's CPU so they start at once (see `ckernels_run_parts` in CKernels.h).
 
 #define _GNU_SOURCE
-#include "HelperThreads.h"
+#include "CKernels.h"
 
 #include <pthread.h>
 #include <sched.h>
@@ -47,7 +47,8 @@ static void forget_helpers_in_child(void) {
 
 static void register_fork_handler(void) { pthread_atfork(0, 0, forget_helpers_in_child); }
 
-/// Starts helpers until there are `count`; returns how many there are.
+/// Starts helpers until there are `count` (or as many as can be started); returns how many of
+/// them can be used, at most `count`.
 static int start_helpers(int count) {
     static pthread_once_t fork_handler = PTHREAD_ONCE_INIT;
     pthread_once(&fork_handler, register_fork_handler);
@@ -60,7 +61,7 @@ static int start_helpers(int count) {
         if (pthread_create(&helper->thread, 0, helper_main, helper) != 0) break;
         helper_count++;
     }
-    return helper_count;
+    return helper_count < count ? helper_count : count;
 }
 
 int ckernels_available_cpus(void) {
@@ -71,17 +72,18 @@ int ckernels_available_cpus(void) {
     return 1;
 }
 
-/// Pins helpers `0..<count` to allowed CPUs other than the caller's, in turn (sharing them when
-/// there are fewer CPUs than helpers); a helper already on its CPU is left alone.
+/// Pins helper `i` of `0..<count` to the `i`-th allowed CPU after the caller's, going round them
+/// with the caller's CPU last, so parts spread evenly even when there are more than CPUs; a
+/// helper already on its CPU is left alone.
 static void pin_helpers_off_caller(int count) {
 #if defined(__linux__)
     cpu_set_t allowed;
-    const int caller = sched_getcpu();
     if (sched_getaffinity(0, sizeof allowed, &allowed) != 0 || CPU_COUNT(&allowed) < 2) return;
-    int cpu = -1;
+    const int caller = sched_getcpu();
+    int cpu = caller < 0 ? 0 : caller;
     for (int i = 0; i < count; i++) {
         do cpu = (cpu + 1) % CPU_SETSIZE;
-        while (!CPU_ISSET(cpu, &allowed) || cpu == caller);
+        while (!CPU_ISSET(cpu, &allowed));
         if (helpers[i].cpu == cpu) continue;
         cpu_set_t one;
         CPU_ZERO(&one);

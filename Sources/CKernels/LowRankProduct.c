@@ -4,10 +4,9 @@
 // arithmetic per byte. Here `A` and `s·B` are packed once, ahead of time, into 16-wide panels
 // (8-wide for `A` when r ≤ 8), and each block of six rows of `X` meets a panel in twelve vector
 // accumulators: `X` is read once, straight from its rows, and each `Y` tile is loaded and stored
-// once. Rows are split between the caller and pinned helper threads (HelperThreads.h).
+// once. Rows are split between the caller and pinned helper threads (`ckernels_run_parts`).
 
 #include "CKernels.h"
-#include "HelperThreads.h"
 
 enum { PANEL = 16, NARROW_PANEL = 8, ROW_BLOCK = 6 };
 

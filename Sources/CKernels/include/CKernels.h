@@ -47,4 +47,19 @@ void ckernels_low_rank_pack_a_f32(const float *a, ptrdiff_t r, ptrdiff_t k, floa
 /// (0 past `d`).
 void ckernels_low_rank_pack_b_f32(const float *b, ptrdiff_t d, ptrdiff_t r, float scale, float *packed);
 
+/// Runs `work(context, part)` for every `part < parts`: part 0 on the calling thread, the others on
+/// helper threads kept for the process, each pinned (Linux) to another CPU than the caller's
+/// (going round the allowed CPUs, the caller's last, when there are more parts than CPUs). Returns
+/// when all parts are done. Runs every part on the caller when `parts < 2`, when helpers cannot be
+/// started, or when another call holds them (a part that itself runs parts runs them inline).
+///
+/// Why pinned: a helper woken by the caller is placed on the caller's CPU (the scheduler's wake
+/// affinity) whenever the other CPUs are busy — for instance with OpenBLAS workers that spin for a
+/// while after each call — and then waits for the caller's time slice: 1–2 ms, measured, longer
+/// than the work. Pinned to another CPU it starts within 30–50 µs.
+void ckernels_run_parts(void (*work)(void *context, int part), void *context, int parts);
+
+/// How many parts `ckernels_run_parts` can run at once: the CPUs this thread may use (at least 1).
+int ckernels_available_cpus(void);
+
 #endif
