@@ -17,16 +17,21 @@ public struct LoRAWeights<Scalar: MatrixScalar>: Sendable {
     public private(set) var base: Matrix<Scalar>
     /// The down-projection `A: r×k`.
     public var a: Matrix<Scalar> {
-        didSet { precondition(!isMerged, "LoRAWeights: A changed while merged"); repack() }
+        get { adapter.a }
+        set { setAdapter(a: newValue, b: adapter.b, scale: adapter.scale, changing: "A") }
     }
     /// The up-projection `B: d×r`.
     public var b: Matrix<Scalar> {
-        didSet { precondition(!isMerged, "LoRAWeights: B changed while merged"); repack() }
+        get { adapter.b }
+        set { setAdapter(a: adapter.a, b: newValue, scale: adapter.scale, changing: "B") }
     }
     /// The scaling `s` of the adapter path.
     public var scale: Scalar {
-        didSet { precondition(!isMerged, "LoRAWeights: scale changed while merged"); repack() }
+        get { adapter.scale }
+        set { setAdapter(a: adapter.a, b: adapter.b, scale: newValue, changing: "scale") }
     }
+    /// `A`, `B` and `s`, stored together so that a change of all three packs them once.
+    private var adapter: (a: Matrix<Scalar>, b: Matrix<Scalar>, scale: Scalar)
     /// Whether `s·B·A` is folded into ``base``.
     public private(set) var isMerged = false
     /// `A` and `s·B` packed for the adapter path's kernel (rank ≤ 16 and the shapes fit); `nil`:
@@ -54,14 +59,21 @@ public struct LoRAWeights<Scalar: MatrixScalar>: Sendable {
             a.columns == base.columns && b.rows == base.rows && b.columns == a.rows,
             "LoRAWeights: W \(base.shapeDescription), A \(a.shapeDescription), B \(b.shapeDescription) do not fit (need W d×k, A r×k, B d×r)")
         self.base = base
-        self.a = a
-        self.b = b
-        self.scale = scale
+        adapter = (a, b, scale)
+        repack()
+    }
+
+    /// Sets `A`, `B` and `s` and packs them again; changing the adapter while merged is a
+    /// programmer error.
+    private mutating func setAdapter(a: Matrix<Scalar>, b: Matrix<Scalar>, scale: Scalar, changing what: String) {
+        precondition(!isMerged, "LoRAWeights: \(what) changed while merged")
+        adapter = (a, b, scale)
         repack()
     }
 
     /// Packs `A` and `s·B` again for the kernel (a copy of `r·(d+k)` floats), or drops the packs
-    /// for ranks above 16 and for factors that do not fit (between two assignments of a swap).
+    /// for ranks above 16 and for factors that do not fit `W` (an `A` of a new rank set before its
+    /// `B`).
     private mutating func repack() {
         let fits = a.columns == base.columns && b.rows == base.rows && b.columns == a.rows
         packedAdapter = fits && rank <= 16 ? PackedLowRankProduct(a: a, b: b, scale: scale) : nil
@@ -146,9 +158,7 @@ public struct LoRAWeights<Scalar: MatrixScalar>: Sendable {
             "LoRAWeights.swapAdapter: A \(newA.shapeDescription), B \(newB.shapeDescription) do not fit W \(base.shapeDescription)")
         let wasMerged = isMerged
         if wasMerged { unmerge() }
-        a = newA
-        b = newB
-        scale = newScale
+        setAdapter(a: newA, b: newB, scale: newScale, changing: "adapter")
         if wasMerged { merge() }
     }
 
