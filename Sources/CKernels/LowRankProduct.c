@@ -56,6 +56,19 @@ AVX2_FMA INLINE __m256i first_lanes(ptrdiff_t count) {
     return _mm256_cmpgt_epi32(_mm256_set1_epi32(clamped), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
+/// One rank-1 step of a block of `rows × 16` sums: `sum[i] += values[i·stride]·row` for `i < rows`,
+/// with `row` 16 floats of a panel. Both products are made of these steps.
+AVX2_FMA INLINE void add_outer_product(
+    const int rows, __m256 sum[][2], const float *row, const float *values, ptrdiff_t stride
+) {
+    const __m256 low = _mm256_loadu_ps(row), high = _mm256_loadu_ps(row + 8);
+    for (int i = 0; i < rows; i++) {
+        const __m256 value = _mm256_broadcast_ss(values + i * stride);
+        sum[i][0] = _mm256_fmadd_ps(value, low, sum[i][0]);
+        sum[i][1] = _mm256_fmadd_ps(value, high, sum[i][1]);
+    }
+}
+
 /// `tᵀ[q][i] = Σₗ x[i][l]·panel[l][q]` for `i < rows`, `q < width`: rows `i` of `X`, one panel
 /// of `A` (`k×16`, rank `q` of the panel in lane `q`).
 AVX2_FMA INLINE void project_block(
@@ -64,14 +77,7 @@ AVX2_FMA INLINE void project_block(
 ) {
     __m256 sum[ROW_BLOCK][2];
     for (int i = 0; i < rows; i++) sum[i][0] = sum[i][1] = _mm256_setzero_ps();
-    for (ptrdiff_t l = 0; l < k; l++) {
-        const __m256 low = _mm256_loadu_ps(panel + PANEL * l), high = _mm256_loadu_ps(panel + PANEL * l + 8);
-        for (int i = 0; i < rows; i++) {
-            const __m256 xi = _mm256_broadcast_ss(x + i * ldx + l);
-            sum[i][0] = _mm256_fmadd_ps(xi, low, sum[i][0]);
-            sum[i][1] = _mm256_fmadd_ps(xi, high, sum[i][1]);
-        }
-    }
+    for (ptrdiff_t l = 0; l < k; l++) add_outer_product(rows, sum, panel + PANEL * l, x + l, ldx);
     float block[ROW_BLOCK][PANEL];
     for (int i = 0; i < rows; i++) {
         _mm256_storeu_ps(block[i], sum[i][0]);
@@ -125,14 +131,7 @@ AVX2_FMA INLINE void update_tile(
             sum[i][1] = _mm256_maskload_ps(y + i * ldy + 8, high_mask);
         }
     }
-    for (ptrdiff_t q = 0; q < r; q++) {
-        const __m256 low = _mm256_loadu_ps(panel + PANEL * q), high = _mm256_loadu_ps(panel + PANEL * q + 8);
-        for (int i = 0; i < rows; i++) {
-            const __m256 ti = _mm256_broadcast_ss(t + q * ldt + i);
-            sum[i][0] = _mm256_fmadd_ps(ti, low, sum[i][0]);
-            sum[i][1] = _mm256_fmadd_ps(ti, high, sum[i][1]);
-        }
-    }
+    for (ptrdiff_t q = 0; q < r; q++) add_outer_product(rows, sum, panel + PANEL * q, t + q * ldt, 1);
     for (int i = 0; i < rows; i++) {
         if (columns == PANEL) {
             _mm256_storeu_ps(y + i * ldy, sum[i][0]);
