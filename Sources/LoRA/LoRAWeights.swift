@@ -41,7 +41,7 @@ public struct LoRAWeights<Scalar: MatrixScalar>: Sendable {
     /// Whether the adapter path of a batch (`n > 1`) runs in the packed kernel rather than two
     /// BLAS products: in `Float`, for r ≤ 16, on a CPU with AVX2 and FMA. Measured with
     /// `lora bench` at n = 512 on two threads, the adapter path's cost over its FLOP share, kernel
-    /// against BLAS in the same sessions: 1.43–1.73 against 2.17–2.45 at d = k = 4096, r = 16, and
+    /// against BLAS in the same sessions: 1.42–1.73 against 2.17–2.45 at d = k = 4096, r = 16, and
     /// 1.12–1.25 against 2.22–2.28 at 768; at r = 32 and 64 the two are level even on one core,
     /// so larger ranks stay with OpenBLAS.
     public var usesPackedKernel: Bool { packedAdapter != nil }
