@@ -8,9 +8,10 @@ import LinearAlgebra
 /// `Y += s·T·Bᵀ` (β = 1) completes `Y = X·Wᵀ + s·(X·Aᵀ)·Bᵀ` — the maths of ``LoRAWeights``, equal up
 /// to float rounding. `X` is read once (by the big GEMM) instead of twice, which is what makes
 /// the unmerged forward cost little more than its FLOPs: at n=512, d=k=4096, r=16 the adapter
-/// adds 0–1% to the merged GEMM here (medians of 61 interleaved rounds) where the three-GEMM form
-/// adds 1.5–3.4%. The price is the
-/// layout: `Y` is the first `d` columns of the output (row stride `d+r`), as a view would be.
+/// added −0.4 to 1.7% to the merged GEMM here (medians of 61 interleaved rounds, 2026-11-23),
+/// where ``LoRAWeights`` added 1.1–3.4% with two BLAS products and 1.0–1.4% with its packed
+/// kernel; at r=64 (BLAS in both) 1.5–3.2% against 2.4–6.2%. The price is the layout: `Y` is
+/// the first `d` columns of the output (row stride `d+r`), as a view would be.
 /// While merged (`W ← W + s·B·A` in the stacked rows), the forward writes only `Y`.
 public struct StackedLoRAWeights<Scalar: MatrixScalar>: Sendable {
     /// `[W; A]`: `(d+r)×k`, rows `0..<d` the base (`W + s·B·A` while merged), rows `d..<d+r` `A`.
