@@ -1,40 +1,58 @@
 // swift-tools-version:6.1
 import PackageDescription
 
+/// Modules by concern; each arrow ("imports") points down the table in README.md.
 let package = Package(
     name: "LoRAKit",
     products: [
         .library(name: "LoRAKit", targets: ["LoRAKit"]),
         .library(name: "LinearAlgebra", targets: ["LinearAlgebra"]),
-        .library(name: "LoRA", targets: ["LoRA"]),
         .library(name: "TensorFormats", targets: ["TensorFormats"]),
-        .library(name: "Plotting", targets: ["Plotting"]),
         .library(name: "LowRank", targets: ["LowRank"]),
+        .library(name: "ModelSizing", targets: ["ModelSizing"]),
+        .library(name: "NN", targets: ["NN"]),
+        .library(name: "Optimizers", targets: ["Optimizers"]),
+        .library(name: "LoRA", targets: ["LoRA"]),
+        .library(name: "PEFT", targets: ["PEFT"]),
+        .library(name: "Training", targets: ["Training"]),
+        .library(name: "Plotting", targets: ["Plotting"]),
+        .library(name: "LoRABench", targets: ["LoRABench"]),
         .executable(name: "lora", targets: ["LoRATool"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-numerics", from: "1.1.1"),
         .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
     ],
     targets: [
+        // C modules, each imported (internally) by the one Swift module that owns it.
         .systemLibrary(
             name: "CBLASLAPACK",
             pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev", "liblapacke-dev"])]
         ),
-        .target(name: "LinearAlgebra", dependencies: ["CBLASLAPACK", "CKernels"]),
-        .target(name: "LoRA", dependencies: ["LinearAlgebra", "LowRank", "TensorFormats", "Layers", "Optimizers"]),
+        .target(name: "CNNKernels"),
+        .target(name: "CLowRankKernel"),
+
+        .target(
+            name: "LinearAlgebra",
+            dependencies: ["CBLASLAPACK", .product(name: "RealModule", package: "swift-numerics")]),
+        .target(name: "TensorFormats"),
         .target(name: "Plotting"),
-        .target(name: "TensorFormats", dependencies: ["LinearAlgebra"]),
+        .target(name: "ModelSizing"),
         .target(name: "LowRank", dependencies: ["LinearAlgebra"]),
+        .target(name: "NN", dependencies: ["LinearAlgebra", "CNNKernels"]),
+        .target(name: "Optimizers", dependencies: ["LinearAlgebra", "NN"]),
+        .target(name: "LoRA", dependencies: ["LinearAlgebra", "NN", "CLowRankKernel"]),
+        .target(name: "PEFT", dependencies: ["LinearAlgebra", "TensorFormats", "LowRank", "LoRA"]),
+        .target(name: "Training", dependencies: ["LinearAlgebra", "NN", "Optimizers", "LoRA"]),
         .target(name: "LoRABench", dependencies: ["LinearAlgebra", "LoRA", "Plotting"]),
-        .target(name: "CKernels"),
-        .target(name: "Layers", dependencies: ["LinearAlgebra", "CKernels"]),
-        .target(name: "Optimizers", dependencies: ["LinearAlgebra", "Layers"]),
         .target(
             name: "LoRAKit",
-            dependencies: ["LinearAlgebra", "LoRA", "LowRank", "Layers", "Optimizers", "Plotting", "TensorFormats"]
-        ),
+            dependencies: [
+                "LinearAlgebra", "TensorFormats", "LowRank", "ModelSizing", "NN", "Optimizers", "LoRA", "PEFT",
+                "Training", "Plotting",
+            ]),
         .executableTarget(
             name: "LoRATool",
             dependencies: [
@@ -43,24 +61,29 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+
         .target(name: "CommandTestSupport", path: "Tests/CommandTestSupport"),
-        .testTarget(name: "LinearAlgebraTests", dependencies: ["LinearAlgebra", "CKernels"]),
-        .testTarget(name: "LoRATests", dependencies: ["LoRA", "Layers", "Optimizers", "LoRATool", "CommandTestSupport"]),
-        .testTarget(name: "LoRABenchTests", dependencies: ["LoRABench"]),
-        .testTarget(name: "PlottingTests", dependencies: ["Plotting"]),
-        .testTarget(name: "TensorFormatsTests", dependencies: ["TensorFormats", "CommandTestSupport"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "PEFTAdapterTests", dependencies: ["LoRA", "TensorFormats", "CommandTestSupport"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "FileCommandsTests", dependencies: ["LoRA", "TensorFormats", "LoRATool", "CommandTestSupport"]),
+        .testTarget(name: "LinearAlgebraTests", dependencies: ["LinearAlgebra"]),
         .testTarget(
-            name: "LowRankTests", dependencies: ["LowRank", "TensorFormats", "LoRATool", "CommandTestSupport"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "LayersTests", dependencies: ["Layers"]),
+            name: "TensorFormatsTests", dependencies: ["TensorFormats", "LinearAlgebra", "PEFT", "CommandTestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(
+            name: "LowRankTests", dependencies: ["LowRank", "TensorFormats", "PEFT", "LoRATool", "CommandTestSupport"],
+            resources: [.copy("Fixtures")]),
+        .testTarget(name: "ModelSizingTests", dependencies: ["ModelSizing"]),
+        .testTarget(name: "NNTests", dependencies: ["NN"]),
         .testTarget(name: "OptimizersTests", dependencies: ["Optimizers"]),
+        .testTarget(name: "LoRATests", dependencies: ["LoRA", "NN", "CLowRankKernel", "LoRATool", "CommandTestSupport"]),
+        .testTarget(
+            name: "PEFTTests", dependencies: ["PEFT", "LoRA", "TensorFormats", "CommandTestSupport"],
+            resources: [.copy("Fixtures")]),
+        .testTarget(name: "FileCommandsTests", dependencies: ["PEFT", "TensorFormats", "LoRATool", "CommandTestSupport"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "LoRA", "NN", "Optimizers", "LoRATool", "CommandTestSupport"]),
+        .testTarget(name: "PlottingTests", dependencies: ["Plotting"]),
+        .testTarget(name: "LoRABenchTests", dependencies: ["LoRABench"]),
+
         .executableTarget(
             name: "LinearAlgebraBenchmarks",
-            dependencies: [
-                "LinearAlgebra",
-                .product(name: "Benchmark", package: "benchmark"),
-            ],
+            dependencies: ["LinearAlgebra", .product(name: "Benchmark", package: "benchmark")],
             path: "Benchmarks/LinearAlgebraBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
@@ -72,11 +95,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "LoRABenchmarks",
-            dependencies: [
-                "LinearAlgebra",
-                "LoRA",
-                .product(name: "Benchmark", package: "benchmark"),
-            ],
+            dependencies: ["LinearAlgebra", "LoRA", .product(name: "Benchmark", package: "benchmark")],
             path: "Benchmarks/LoRABenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),

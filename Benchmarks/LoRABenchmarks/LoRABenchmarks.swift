@@ -139,16 +139,8 @@ final class Layer {
         if swappable.isMerged != merged { merged ? swappable.merge() : swappable.unmerge() }
     }
 
-    /// `Y = X·Wᵀ` by one raw `cblas_sgemm`.
+    /// `Y = X·Wᵀ` by one BLAS GEMM, no LoRA code.
     func rawGEMM(_ x: Matrix<Float>, into y: inout Matrix<Float>) {
-        x.withUnsafeBufferPointer { px in
-            base.withUnsafeBufferPointer { pw in
-                y.withUnsafeMutableBufferPointer { py in
-                    Float._gemm(
-                        .none, .transposed, m: x.rows, n: size, k: size, alpha: 1, a: px.baseAddress!,
-                        lda: size, b: pw.baseAddress!, ldb: size, beta: 0, c: py.baseAddress!, ldc: size)
-                }
-            }
-        }
+        Matrix.gemm(x, base, transposeB: .transposed, into: &y)
     }
 }

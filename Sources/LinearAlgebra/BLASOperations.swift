@@ -9,20 +9,10 @@ extension Matrix {
         _ a: Matrix, _ b: Matrix, transposeA: Transpose = .none, transposeB: Transpose = .none,
         alpha: Scalar = 1, beta: Scalar = 0, into c: inout Matrix
     ) {
-        let (m, k) = transposeA == .none ? (a.rows, a.columns) : (a.columns, a.rows)
-        let (kB, n) = transposeB == .none ? (b.rows, b.columns) : (b.columns, b.rows)
-        precondition(
-            k == kB && c.rows == m && c.columns == n,
-            "gemm: op(A) \(m)×\(k) · op(B) \(kB)×\(n) does not fit C \(c.shapeDescription)")
-        guard m > 0 && n > 0 else { return }
-        a.withUnsafeBufferPointer { pa in
-            b.withUnsafeBufferPointer { pb in
-                c.withUnsafeMutableBufferPointer { pc in
-                    Scalar._gemm(
-                        transposeA, transposeB, m: m, n: n, k: k, alpha: alpha,
-                        a: pa.baseAddress ?? UnsafePointer(pc.baseAddress!), lda: Swift.max(1, a.columns),
-                        b: pb.baseAddress ?? UnsafePointer(pc.baseAddress!), ldb: Swift.max(1, b.columns),
-                        beta: beta, c: pc.baseAddress!, ldc: n)
+        a.withUnsafeView { a in
+            b.withUnsafeView { b in
+                c.withUnsafeMutableView { c in
+                    c.gemm(a, b, transposeA: transposeA, transposeB: transposeB, alpha: alpha, beta: beta)
                 }
             }
         }
@@ -60,14 +50,10 @@ extension Matrix {
             x.count == n && y.count == m,
             "gemv: op(A) \(m)×\(n) · x[\(x.count)] does not fit y[\(y.count)]")
         guard m > 0 else { return }
-        guard n > 0 else {  // an empty sum: y = β·y
-            for i in y.indices { y[i] = beta == 0 ? 0 : beta * y[i] }
-            return
-        }
-        a.withUnsafeBufferPointer { pa in
-            Scalar._gemv(
-                transpose, m: a.rows, n: a.columns, alpha: alpha, a: pa.baseAddress!,
-                lda: a.columns, x: x.baseAddress!, beta: beta, y: y.baseAddress!)
+        a.withUnsafeView { a in
+            UnsafeMutableMatrixView(y.baseAddress!, rows: 1, columns: m).gemv(
+                a, UnsafeMatrixView(x.baseAddress ?? UnsafePointer(y.baseAddress!), rows: 1, columns: n),
+                transpose: transpose, alpha: alpha, beta: beta)
         }
     }
 
@@ -79,7 +65,7 @@ extension Matrix {
         guard n > 0 else { return }
         x.withUnsafeBufferPointer { px in
             withUnsafeMutableBufferPointer { py in
-                Scalar._axpy(n: n, alpha: alpha, x: px.baseAddress!, y: py.baseAddress!)
+                Scalar.axpy(n: n, alpha: alpha, x: px.baseAddress!, y: py.baseAddress!)
             }
         }
     }
@@ -99,7 +85,7 @@ extension Matrix {
         guard count > 0 else { return 0 }
         return withUnsafeBufferPointer { px in
             other.withUnsafeBufferPointer { py in
-                Scalar._dot(n: count, x: px.baseAddress!, y: py.baseAddress!)
+                Scalar.dot(n: count, x: px.baseAddress!, y: py.baseAddress!)
             }
         }
     }
@@ -107,7 +93,7 @@ extension Matrix {
     /// Frobenius norm `‖A‖_F = √(Σ Aᵢⱼ²)`, computed without overflow.
     public var frobeniusNorm: Scalar {
         guard count > 0 else { return 0 }
-        return withUnsafeBufferPointer { Scalar._nrm2(n: count, x: $0.baseAddress!) }
+        return withUnsafeBufferPointer { Scalar.nrm2(n: count, x: $0.baseAddress!) }
     }
 
     /// Spectral norm `‖A‖₂ = σ₁`, the largest singular value.

@@ -92,7 +92,11 @@ public struct Matrix<Scalar: MatrixScalar>: Sendable, Equatable {
     }
 
     /// Rows `range` as a new `range.count×n` matrix.
-    public subscript(rows range: Range<Int>) -> Matrix {
+    public subscript(rows range: Range<Int>) -> Matrix { copyingRows(range) }
+
+    @_specialize(exported: true, where Scalar == Float)
+    @_specialize(exported: true, where Scalar == Double)
+    private func copyingRows(_ range: Range<Int>) -> Matrix {
         precondition(range.lowerBound >= 0 && range.upperBound <= rows,
                      "Rows \(range) out of range for \(shapeDescription)")
         return Matrix(rows: range.count, columns: columns,

@@ -1,5 +1,5 @@
 internal import CBLASLAPACK
-import Foundation
+public import RealModule
 
 /// Whether a BLAS operand is used as stored or transposed: `op(A) = A` or `op(A) = Aᵀ`.
 public enum Transpose: Sendable, Hashable {
@@ -9,65 +9,15 @@ public enum Transpose: Sendable, Hashable {
 
 /// A real scalar that a ``Matrix`` holds: `Float` or `Double`.
 ///
-/// The conformance carries the BLAS and LAPACK kernels for the type (the `s…` routines for
-/// `Float`, the `d…` routines for `Double`), so generic code dispatches with no run-time test.
-/// Requirements whose names start with an underscore are public only because protocol
-/// requirements must be; they take raw pointers in column-major or row-major layout as stated
-/// and are no stable API. Use ``Matrix``'s methods instead.
-public protocol MatrixScalar: BinaryFloatingPoint, Sendable, Codable
-where RawSignificand: FixedWidthInteger {
-    /// The LAPACK/BLAS precision letter: `"s"` or `"d"`.
-    static var _precisionPrefix: String { get }
+/// It refines swift-numerics' `Real`, so generic code has `Scalar.exp`, `.log`, `.erf`, … from
+/// the same declarations an app importing `Numerics` sees (no second, ambiguous set). The BLAS
+/// and LAPACK kernels of each type (the `s…` routines for `Float`, the `d…` ones for `Double`)
+/// are chosen inside LinearAlgebra by the type, a test that specialisation removes; other
+/// conformances are not supported and trap when they reach a kernel.
+public protocol MatrixScalar: Real, BinaryFloatingPoint, Sendable, Codable where RawSignificand: FixedWidthInteger {}
 
-    /// `eˣ`.
-    static func exp(_ x: Self) -> Self
-    /// Natural logarithm.
-    static func log(_ x: Self) -> Self
-    /// Hyperbolic tangent.
-    static func tanh(_ x: Self) -> Self
-    /// Sine (radians).
-    static func sin(_ x: Self) -> Self
-    /// Cosine (radians).
-    static func cos(_ x: Self) -> Self
-    /// The error function.
-    static func erf(_ x: Self) -> Self
-
-    /// Row-major `C = α·op(A)·op(B) + β·C`, with `op(A): m×k`, `op(B): k×n`, `C: m×n`.
-    static func _gemm(
-        _ transposeA: Transpose, _ transposeB: Transpose, m: Int, n: Int, k: Int,
-        alpha: Self, a: UnsafePointer<Self>, lda: Int, b: UnsafePointer<Self>, ldb: Int,
-        beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int)
-    /// Row-major `y = α·op(A)·x + β·y`, with `A: m×n`.
-    static func _gemv(
-        _ transpose: Transpose, m: Int, n: Int, alpha: Self, a: UnsafePointer<Self>, lda: Int,
-        x: UnsafePointer<Self>, beta: Self, y: UnsafeMutablePointer<Self>)
-    /// `y = α·x + y` over `n` contiguous elements.
-    static func _axpy(n: Int, alpha: Self, x: UnsafePointer<Self>, y: UnsafeMutablePointer<Self>)
-    /// `√(Σ xᵢ²)` over `n` contiguous elements, without overflow.
-    static func _nrm2(n: Int, x: UnsafePointer<Self>) -> Self
-    /// `Σ xᵢ·yᵢ` over `n` contiguous elements.
-    static func _dot(n: Int, x: UnsafePointer<Self>, y: UnsafePointer<Self>) -> Self
-
-    /// Column-major divide-and-conquer SVD of `a` (m×n, destroyed): `?gesdd` with job `S` when
-    /// `wantVectors`, else `N`. Returns LAPACK's `info`.
-    static func _gesdd(
-        wantVectors: Bool, m: Int, n: Int, a: UnsafeMutablePointer<Self>, lda: Int,
-        s: UnsafeMutablePointer<Self>, u: UnsafeMutablePointer<Self>, ldu: Int,
-        vt: UnsafeMutablePointer<Self>, ldvt: Int) -> Int32
-    /// Column-major QR-iteration SVD (`?gesvd`), the fallback when `?gesdd` does not converge.
-    static func _gesvd(
-        wantVectors: Bool, m: Int, n: Int, a: UnsafeMutablePointer<Self>, lda: Int,
-        s: UnsafeMutablePointer<Self>, u: UnsafeMutablePointer<Self>, ldu: Int,
-        vt: UnsafeMutablePointer<Self>, ldvt: Int, superb: UnsafeMutablePointer<Self>) -> Int32
-    /// Row-major Householder QR factorisation (`?geqrf`) of `a` (m×n) in place.
-    static func _geqrf(
-        m: Int, n: Int, a: UnsafeMutablePointer<Self>, lda: Int, tau: UnsafeMutablePointer<Self>
-    ) -> Int32
-    /// Row-major generation of the first `n` columns of Q from `?geqrf`'s reflectors (`?orgqr`).
-    static func _orgqr(
-        m: Int, n: Int, k: Int, a: UnsafeMutablePointer<Self>, lda: Int, tau: UnsafePointer<Self>
-    ) -> Int32
-}
+extension Float: MatrixScalar {}
+extension Double: MatrixScalar {}
 
 @inline(__always)
 private func cblasTranspose(_ t: Transpose) -> CBLAS_TRANSPOSE {
@@ -79,146 +29,136 @@ private func jobCharacter(_ wantVectors: Bool) -> CChar {
     CChar(UInt8(ascii: wantVectors ? "S" : "N"))
 }
 
-extension Float: MatrixScalar {
-    public static var _precisionPrefix: String { "s" }
-    public static func exp(_ x: Float) -> Float { Foundation.exp(x) }
-    public static func log(_ x: Float) -> Float { Foundation.log(x) }
-    public static func tanh(_ x: Float) -> Float { Foundation.tanh(x) }
-    public static func sin(_ x: Float) -> Float { Foundation.sin(x) }
-    public static func cos(_ x: Float) -> Float { Foundation.cos(x) }
-    public static func erf(_ x: Float) -> Float { Foundation.erf(x) }
-
-    public static func _gemm(
-        _ transposeA: Transpose, _ transposeB: Transpose, m: Int, n: Int, k: Int,
-        alpha: Float, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
-    ) {
-        cblas_sgemm(
-            CblasRowMajor, cblasTranspose(transposeA), cblasTranspose(transposeB),
-            Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
-    }
-
-    public static func _gemv(
-        _ transpose: Transpose, m: Int, n: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int,
-        x: UnsafePointer<Float>, beta: Float, y: UnsafeMutablePointer<Float>
-    ) {
-        cblas_sgemv(
-            CblasRowMajor, cblasTranspose(transpose), Int32(m), Int32(n), alpha, a, Int32(lda),
-            x, 1, beta, y, 1)
-    }
-
-    public static func _axpy(n: Int, alpha: Float, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) {
-        cblas_saxpy(Int32(n), alpha, x, 1, y, 1)
-    }
-
-    public static func _nrm2(n: Int, x: UnsafePointer<Float>) -> Float { cblas_snrm2(Int32(n), x, 1) }
-
-    public static func _dot(n: Int, x: UnsafePointer<Float>, y: UnsafePointer<Float>) -> Float {
-        cblas_sdot(Int32(n), x, 1, y, 1)
-    }
-
-    public static func _gesdd(
-        wantVectors: Bool, m: Int, n: Int, a: UnsafeMutablePointer<Float>, lda: Int,
-        s: UnsafeMutablePointer<Float>, u: UnsafeMutablePointer<Float>, ldu: Int,
-        vt: UnsafeMutablePointer<Float>, ldvt: Int
-    ) -> Int32 {
-        LAPACKE_sgesdd(
-            LAPACK_COL_MAJOR, jobCharacter(wantVectors), Int32(m), Int32(n), a, Int32(lda), s,
-            u, Int32(ldu), vt, Int32(ldvt))
-    }
-
-    public static func _gesvd(
-        wantVectors: Bool, m: Int, n: Int, a: UnsafeMutablePointer<Float>, lda: Int,
-        s: UnsafeMutablePointer<Float>, u: UnsafeMutablePointer<Float>, ldu: Int,
-        vt: UnsafeMutablePointer<Float>, ldvt: Int, superb: UnsafeMutablePointer<Float>
-    ) -> Int32 {
-        let job = jobCharacter(wantVectors)
-        return LAPACKE_sgesvd(
-            LAPACK_COL_MAJOR, job, job, Int32(m), Int32(n), a, Int32(lda), s, u, Int32(ldu), vt,
-            Int32(ldvt), superb)
-    }
-
-    public static func _geqrf(
-        m: Int, n: Int, a: UnsafeMutablePointer<Float>, lda: Int, tau: UnsafeMutablePointer<Float>
-    ) -> Int32 {
-        LAPACKE_sgeqrf(LAPACK_ROW_MAJOR, Int32(m), Int32(n), a, Int32(lda), tau)
-    }
-
-    public static func _orgqr(
-        m: Int, n: Int, k: Int, a: UnsafeMutablePointer<Float>, lda: Int, tau: UnsafePointer<Float>
-    ) -> Int32 {
-        LAPACKE_sorgqr(LAPACK_ROW_MAJOR, Int32(m), Int32(n), Int32(k), a, Int32(lda), tau)
-    }
+@inline(__always)
+private func cast<T>(_ p: UnsafePointer<some Any>, to _: T.Type) -> UnsafePointer<T> {
+    UnsafeRawPointer(p).assumingMemoryBound(to: T.self)
 }
 
-extension Double: MatrixScalar {
-    public static var _precisionPrefix: String { "d" }
-    public static func exp(_ x: Double) -> Double { Foundation.exp(x) }
-    public static func log(_ x: Double) -> Double { Foundation.log(x) }
-    public static func tanh(_ x: Double) -> Double { Foundation.tanh(x) }
-    public static func sin(_ x: Double) -> Double { Foundation.sin(x) }
-    public static func cos(_ x: Double) -> Double { Foundation.cos(x) }
-    public static func erf(_ x: Double) -> Double { Foundation.erf(x) }
+@inline(__always)
+private func cast<T>(_ p: UnsafeMutablePointer<some Any>, to _: T.Type) -> UnsafeMutablePointer<T> {
+    UnsafeMutableRawPointer(p).assumingMemoryBound(to: T.self)
+}
 
-    public static func _gemm(
+/// The BLAS and LAPACK routines for `Self`, on raw pointers, for LinearAlgebra's own use.
+extension MatrixScalar {
+    /// Whether the kernels are the single-precision (`s…`) ones; traps for other types.
+    @inline(__always)
+    static var isSinglePrecision: Bool {
+        if Self.self == Float.self { return true }
+        precondition(Self.self == Double.self, "MatrixScalar: \(Self.self) has no BLAS kernels (Float and Double do)")
+        return false
+    }
+
+    /// The LAPACK precision letter, `"s"` or `"d"`, for routine names in errors.
+    static var precisionLetter: String { isSinglePrecision ? "s" : "d" }
+
+    /// Row-major `C = α·op(A)·op(B) + β·C`, with `op(A): m×k`, `op(B): k×n`, `C: m×n`.
+    @inline(__always)
+    static func gemm(
         _ transposeA: Transpose, _ transposeB: Transpose, m: Int, n: Int, k: Int,
-        alpha: Double, a: UnsafePointer<Double>, lda: Int, b: UnsafePointer<Double>, ldb: Int,
-        beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int
+        alpha: Self, a: UnsafePointer<Self>, lda: Int, b: UnsafePointer<Self>, ldb: Int,
+        beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int
     ) {
-        cblas_dgemm(
-            CblasRowMajor, cblasTranspose(transposeA), cblasTranspose(transposeB),
-            Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+        let (ta, tb) = (cblasTranspose(transposeA), cblasTranspose(transposeB))
+        if isSinglePrecision {
+            cblas_sgemm(
+                CblasRowMajor, ta, tb, Int32(m), Int32(n), Int32(k), Float(alpha), cast(a, to: Float.self), Int32(lda),
+                cast(b, to: Float.self), Int32(ldb), Float(beta), cast(c, to: Float.self), Int32(ldc))
+        } else {
+            cblas_dgemm(
+                CblasRowMajor, ta, tb, Int32(m), Int32(n), Int32(k), Double(alpha), cast(a, to: Double.self), Int32(lda),
+                cast(b, to: Double.self), Int32(ldb), Double(beta), cast(c, to: Double.self), Int32(ldc))
+        }
     }
 
-    public static func _gemv(
-        _ transpose: Transpose, m: Int, n: Int, alpha: Double, a: UnsafePointer<Double>, lda: Int,
-        x: UnsafePointer<Double>, beta: Double, y: UnsafeMutablePointer<Double>
+    /// Row-major `y = α·op(A)·x + β·y`, with `A: m×n` (row stride `lda`) and unit-stride vectors.
+    @inline(__always)
+    static func gemv(
+        _ transpose: Transpose, m: Int, n: Int, alpha: Self, a: UnsafePointer<Self>, lda: Int,
+        x: UnsafePointer<Self>, beta: Self, y: UnsafeMutablePointer<Self>
     ) {
-        cblas_dgemv(
-            CblasRowMajor, cblasTranspose(transpose), Int32(m), Int32(n), alpha, a, Int32(lda),
-            x, 1, beta, y, 1)
+        if isSinglePrecision {
+            cblas_sgemv(
+                CblasRowMajor, cblasTranspose(transpose), Int32(m), Int32(n), Float(alpha), cast(a, to: Float.self),
+                Int32(lda), cast(x, to: Float.self), 1, Float(beta), cast(y, to: Float.self), 1)
+        } else {
+            cblas_dgemv(
+                CblasRowMajor, cblasTranspose(transpose), Int32(m), Int32(n), Double(alpha), cast(a, to: Double.self),
+                Int32(lda), cast(x, to: Double.self), 1, Double(beta), cast(y, to: Double.self), 1)
+        }
     }
 
-    public static func _axpy(n: Int, alpha: Double, x: UnsafePointer<Double>, y: UnsafeMutablePointer<Double>) {
-        cblas_daxpy(Int32(n), alpha, x, 1, y, 1)
+    /// `y = α·x + y` over `n` contiguous elements.
+    static func axpy(n: Int, alpha: Self, x: UnsafePointer<Self>, y: UnsafeMutablePointer<Self>) {
+        if isSinglePrecision {
+            cblas_saxpy(Int32(n), Float(alpha), cast(x, to: Float.self), 1, cast(y, to: Float.self), 1)
+        } else {
+            cblas_daxpy(Int32(n), Double(alpha), cast(x, to: Double.self), 1, cast(y, to: Double.self), 1)
+        }
     }
 
-    public static func _nrm2(n: Int, x: UnsafePointer<Double>) -> Double { cblas_dnrm2(Int32(n), x, 1) }
-
-    public static func _dot(n: Int, x: UnsafePointer<Double>, y: UnsafePointer<Double>) -> Double {
-        cblas_ddot(Int32(n), x, 1, y, 1)
+    /// `√(Σ xᵢ²)` over `n` contiguous elements, without overflow.
+    static func nrm2(n: Int, x: UnsafePointer<Self>) -> Self {
+        isSinglePrecision
+            ? Self(cblas_snrm2(Int32(n), cast(x, to: Float.self), 1))
+            : Self(cblas_dnrm2(Int32(n), cast(x, to: Double.self), 1))
     }
 
-    public static func _gesdd(
-        wantVectors: Bool, m: Int, n: Int, a: UnsafeMutablePointer<Double>, lda: Int,
-        s: UnsafeMutablePointer<Double>, u: UnsafeMutablePointer<Double>, ldu: Int,
-        vt: UnsafeMutablePointer<Double>, ldvt: Int
-    ) -> Int32 {
-        LAPACKE_dgesdd(
-            LAPACK_COL_MAJOR, jobCharacter(wantVectors), Int32(m), Int32(n), a, Int32(lda), s,
-            u, Int32(ldu), vt, Int32(ldvt))
+    /// `Σ xᵢ·yᵢ` over `n` contiguous elements.
+    static func dot(n: Int, x: UnsafePointer<Self>, y: UnsafePointer<Self>) -> Self {
+        isSinglePrecision
+            ? Self(cblas_sdot(Int32(n), cast(x, to: Float.self), 1, cast(y, to: Float.self), 1))
+            : Self(cblas_ddot(Int32(n), cast(x, to: Double.self), 1, cast(y, to: Double.self), 1))
     }
 
-    public static func _gesvd(
-        wantVectors: Bool, m: Int, n: Int, a: UnsafeMutablePointer<Double>, lda: Int,
-        s: UnsafeMutablePointer<Double>, u: UnsafeMutablePointer<Double>, ldu: Int,
-        vt: UnsafeMutablePointer<Double>, ldvt: Int, superb: UnsafeMutablePointer<Double>
+    /// Column-major divide-and-conquer SVD of `a` (m×n, destroyed): `?gesdd` with job `S` when
+    /// `wantVectors`, else `N`. Returns LAPACK's `info`.
+    static func gesdd(
+        wantVectors: Bool, m: Int, n: Int, a: UnsafeMutablePointer<Self>, lda: Int,
+        s: UnsafeMutablePointer<Self>, u: UnsafeMutablePointer<Self>, ldu: Int,
+        vt: UnsafeMutablePointer<Self>, ldvt: Int
     ) -> Int32 {
         let job = jobCharacter(wantVectors)
-        return LAPACKE_dgesvd(
-            LAPACK_COL_MAJOR, job, job, Int32(m), Int32(n), a, Int32(lda), s, u, Int32(ldu), vt,
-            Int32(ldvt), superb)
+        return isSinglePrecision
+            ? LAPACKE_sgesdd(
+                LAPACK_COL_MAJOR, job, Int32(m), Int32(n), cast(a, to: Float.self), Int32(lda), cast(s, to: Float.self),
+                cast(u, to: Float.self), Int32(ldu), cast(vt, to: Float.self), Int32(ldvt))
+            : LAPACKE_dgesdd(
+                LAPACK_COL_MAJOR, job, Int32(m), Int32(n), cast(a, to: Double.self), Int32(lda), cast(s, to: Double.self),
+                cast(u, to: Double.self), Int32(ldu), cast(vt, to: Double.self), Int32(ldvt))
     }
 
-    public static func _geqrf(
-        m: Int, n: Int, a: UnsafeMutablePointer<Double>, lda: Int, tau: UnsafeMutablePointer<Double>
+    /// Column-major QR-iteration SVD (`?gesvd`), the fallback when `?gesdd` does not converge.
+    static func gesvd(
+        wantVectors: Bool, m: Int, n: Int, a: UnsafeMutablePointer<Self>, lda: Int,
+        s: UnsafeMutablePointer<Self>, u: UnsafeMutablePointer<Self>, ldu: Int,
+        vt: UnsafeMutablePointer<Self>, ldvt: Int, superb: UnsafeMutablePointer<Self>
     ) -> Int32 {
-        LAPACKE_dgeqrf(LAPACK_ROW_MAJOR, Int32(m), Int32(n), a, Int32(lda), tau)
+        let job = jobCharacter(wantVectors)
+        return isSinglePrecision
+            ? LAPACKE_sgesvd(
+                LAPACK_COL_MAJOR, job, job, Int32(m), Int32(n), cast(a, to: Float.self), Int32(lda),
+                cast(s, to: Float.self), cast(u, to: Float.self), Int32(ldu), cast(vt, to: Float.self), Int32(ldvt),
+                cast(superb, to: Float.self))
+            : LAPACKE_dgesvd(
+                LAPACK_COL_MAJOR, job, job, Int32(m), Int32(n), cast(a, to: Double.self), Int32(lda),
+                cast(s, to: Double.self), cast(u, to: Double.self), Int32(ldu), cast(vt, to: Double.self), Int32(ldvt),
+                cast(superb, to: Double.self))
     }
 
-    public static func _orgqr(
-        m: Int, n: Int, k: Int, a: UnsafeMutablePointer<Double>, lda: Int, tau: UnsafePointer<Double>
-    ) -> Int32 {
-        LAPACKE_dorgqr(LAPACK_ROW_MAJOR, Int32(m), Int32(n), Int32(k), a, Int32(lda), tau)
+    /// Row-major Householder QR factorisation (`?geqrf`) of `a` (m×n) in place.
+    static func geqrf(m: Int, n: Int, a: UnsafeMutablePointer<Self>, lda: Int, tau: UnsafeMutablePointer<Self>) -> Int32 {
+        isSinglePrecision
+            ? LAPACKE_sgeqrf(LAPACK_ROW_MAJOR, Int32(m), Int32(n), cast(a, to: Float.self), Int32(lda), cast(tau, to: Float.self))
+            : LAPACKE_dgeqrf(LAPACK_ROW_MAJOR, Int32(m), Int32(n), cast(a, to: Double.self), Int32(lda), cast(tau, to: Double.self))
+    }
+
+    /// Row-major generation of the first `n` columns of Q from `?geqrf`'s reflectors (`?orgqr`).
+    static func orgqr(m: Int, n: Int, k: Int, a: UnsafeMutablePointer<Self>, lda: Int, tau: UnsafePointer<Self>) -> Int32 {
+        isSinglePrecision
+            ? LAPACKE_sorgqr(
+                LAPACK_ROW_MAJOR, Int32(m), Int32(n), Int32(k), cast(a, to: Float.self), Int32(lda), cast(tau, to: Float.self))
+            : LAPACKE_dorgqr(
+                LAPACK_ROW_MAJOR, Int32(m), Int32(n), Int32(k), cast(a, to: Double.self), Int32(lda), cast(tau, to: Double.self))
     }
 }

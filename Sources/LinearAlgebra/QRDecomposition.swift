@@ -6,8 +6,8 @@ extension Matrix {
     public func qrDecomposition() throws(LAPACKError) -> (q: Matrix, r: Matrix) {
         let p = Swift.min(rows, columns)
         guard p > 0 else { return (Matrix.zeros(rows, 0), Matrix.zeros(0, columns)) }
-        let geqrf = Scalar._precisionPrefix + "geqrf"
-        let orgqr = Scalar._precisionPrefix + "orgqr"
+        let geqrf = Scalar.precisionLetter + "geqrf"
+        let orgqr = Scalar.precisionLetter + "orgqr"
         guard isFinite else { throw .nonFiniteInput(routine: geqrf) }
 
         var factored = self
@@ -15,7 +15,7 @@ extension Matrix {
         let (m, n) = (rows, columns)
         let qrInfo = factored.withUnsafeMutableBufferPointer { a in
             tau.withUnsafeMutableBufferPointer { t in
-                Scalar._geqrf(m: m, n: n, a: a.baseAddress!, lda: n, tau: t.baseAddress!)
+                Scalar.geqrf(m: m, n: n, a: a.baseAddress!, lda: n, tau: t.baseAddress!)
             }
         }
         if let error = LAPACKError(routine: geqrf, info: qrInfo) { throw error }
@@ -23,7 +23,7 @@ extension Matrix {
         let r = Matrix(rows: p, columns: n) { i, j in j >= i ? factored[i, j] : 0 }
         let qInfo = factored.withUnsafeMutableBufferPointer { a in
             tau.withUnsafeBufferPointer { t in
-                Scalar._orgqr(m: m, n: p, k: p, a: a.baseAddress!, lda: n, tau: t.baseAddress!)
+                Scalar.orgqr(m: m, n: p, k: p, a: a.baseAddress!, lda: n, tau: t.baseAddress!)
             }
         }
         if let error = LAPACKError(routine: orgqr, info: qInfo) { throw error }

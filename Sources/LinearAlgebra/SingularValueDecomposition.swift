@@ -74,8 +74,8 @@ extension Matrix {
     ) throws(LAPACKError) -> [Scalar] {
         let p = Swift.min(rows, columns)
         guard p > 0 else { return [] }
-        let gesdd = Scalar._precisionPrefix + "gesdd"
-        let gesvd = Scalar._precisionPrefix + "gesvd"
+        let gesdd = Scalar.precisionLetter + "gesdd"
+        let gesvd = Scalar.precisionLetter + "gesvd"
         guard isFinite else {
             throw .nonFiniteInput(routine: algorithm == .divideAndConquer ? gesdd : gesvd)
         }
@@ -88,7 +88,7 @@ extension Matrix {
                 s.withUnsafeMutableBufferPointer { ps in
                     vt.withUnsafeMutableBufferPointer { pu in
                         u.withUnsafeMutableBufferPointer { pvt in
-                            Scalar._gesdd(
+                            Scalar.gesdd(
                                 wantVectors: wantVectors, m: lapackRows, n: lapackColumns,
                                 a: a.baseAddress!, lda: lapackRows, s: ps.baseAddress!,
                                 u: pu.baseAddress!, ldu: wantVectors ? lapackRows : 1,
@@ -111,7 +111,7 @@ extension Matrix {
                 vt.withUnsafeMutableBufferPointer { pu in
                     u.withUnsafeMutableBufferPointer { pvt in
                         superb.withUnsafeMutableBufferPointer { pw in
-                            Scalar._gesvd(
+                            Scalar.gesvd(
                                 wantVectors: wantVectors, m: lapackRows, n: lapackColumns,
                                 a: a.baseAddress!, lda: lapackRows, s: ps.baseAddress!,
                                 u: pu.baseAddress!, ldu: wantVectors ? lapackRows : 1,

@@ -1,4 +1,4 @@
-import Layers
+import NN
 import LinearAlgebra
 
 /// Why a configuration could not be applied to a model.

@@ -1,5 +1,6 @@
-import Layers
+import Foundation
 import LinearAlgebra
+import NN
 
 /// A frozen linear layer with a trainable LoRA adapter, built on ``LoRAWeights``:
 /// `H = X·Wᵀ + b + s·(dropout(X)·Aᵀ)·Bᵀ` for a batch `X: n×k` (rows are tokens), with the
@@ -12,9 +13,58 @@ import LinearAlgebra
 /// (read-only), `base_layer.bias`, `lora_A.weight`, `lora_B.weight`.
 public final class LoRALinear<Scalar: MatrixScalar>: LinearLayer, TrainingModeSwitchable {
     /// Holds the weights, so parameters can read and update them without capturing the layer.
+    ///
+    /// An optimizer step writes `A` and then `B`, one parameter at a time; the new values wait
+    /// here and reach ``LoRAWeights`` together, in one ``LoRAWeights/swapAdapter(a:b:scale:)``
+    /// (one pack of the adapter kernel per step) when the weights are next read. Replicas share
+    /// the storage and read it from several threads at once, hence the lock.
     private final class Storage {
-        var weights: LoRAWeights<Scalar>
-        init(_ weights: LoRAWeights<Scalar>) { self.weights = weights }
+        private var current: LoRAWeights<Scalar>
+        private var pending: (a: Matrix<Scalar>, b: Matrix<Scalar>)?
+        private let lock = NSLock()
+
+        init(_ weights: LoRAWeights<Scalar>) { current = weights }
+
+        var weights: LoRAWeights<Scalar> {
+            lock.withLock {
+                synchronize()
+                return current
+            }
+        }
+
+        var a: Matrix<Scalar> { lock.withLock { pending?.a ?? current.a } }
+        var b: Matrix<Scalar> { lock.withLock { pending?.b ?? current.b } }
+
+        func modifyA(_ body: (inout Matrix<Scalar>) -> Void) {
+            lock.withLock {
+                var factors = pending ?? (current.a, current.b)
+                pending = nil  // so `factors` holds the only reference to a pending `A`, changed in place
+                body(&factors.a)
+                pending = factors
+            }
+        }
+
+        func modifyB(_ body: (inout Matrix<Scalar>) -> Void) {
+            lock.withLock {
+                var factors = pending ?? (current.a, current.b)
+                pending = nil
+                body(&factors.b)
+                pending = factors
+            }
+        }
+
+        func modifyWeights(_ body: (inout LoRAWeights<Scalar>) -> Void) {
+            lock.withLock {
+                synchronize()
+                body(&current)
+            }
+        }
+
+        private func synchronize() {
+            guard let (a, b) = pending else { return }
+            pending = nil
+            current.swapAdapter(a: a, b: b, scale: current.scale)
+        }
     }
 
     private let storage: Storage
@@ -56,8 +106,8 @@ public final class LoRALinear<Scalar: MatrixScalar>: LinearLayer, TrainingModeSw
     private init(storage: Storage, bias: Parameter<Scalar>?, trainA: Bool, trainB: Bool, dropout: Scalar, dropoutSeed: UInt64) {
         self.storage = storage
         baseWeight = Parameter(get: { storage.weights.base }, modify: nil, trainable: false)
-        loraA = Parameter(get: { storage.weights.a }, modify: { $0(&storage.weights.a) }, trainable: trainA)
-        loraB = Parameter(get: { storage.weights.b }, modify: { $0(&storage.weights.b) }, trainable: trainB)
+        loraA = Parameter(get: { storage.a }, modify: { storage.modifyA($0) }, trainable: trainA)
+        loraB = Parameter(get: { storage.b }, modify: { storage.modifyB($0) }, trainable: trainB)
         self.bias = bias
         dropoutProbability = dropout
         dropoutGenerator = SeededGenerator(seed: dropoutSeed)
@@ -89,10 +139,10 @@ public final class LoRALinear<Scalar: MatrixScalar>: LinearLayer, TrainingModeSw
     }
 
     /// `W ← W + s·B·A` in place (one GEMM); the forward is then a single GEMM.
-    public func merge() { storage.weights.merge() }
+    public func merge() { storage.modifyWeights { $0.merge() } }
 
     /// `W ← W − s·B·A` in place (one GEMM).
-    public func unmerge() { storage.weights.unmerge() }
+    public func unmerge() { storage.modifyWeights { $0.unmerge() } }
 
     /// Restarts the dropout mask sequence from `seed` (for reproducible runs and gradient checks).
     public func reseedDropout(_ seed: UInt64) { dropoutGenerator = SeededGenerator(seed: seed) }
@@ -106,8 +156,8 @@ public final class LoRALinear<Scalar: MatrixScalar>: LinearLayer, TrainingModeSw
         precondition(input.columns == inFeatures,
                      "LoRALinear.forward: X \(input.shapeDescription) does not fit W \(weights.base.shapeDescription)")
         self.input = input
-        if projected.rows != r || projected.columns != n { projected = .zeroed(r, n) }
-        var output = Matrix<Scalar>.uninitialized(n, outFeatures)
+        if projected.rows != r || projected.columns != n { projected = .zeros(r, n) }
+        var output = Matrix<Scalar>.unsafeUninitialized(n, outFeatures)
         if dropoutIsActive {
             adapterInput = drop(input)
             Matrix.gemm(input, storage.weights.base, transposeB: .transposed, into: &output)
@@ -125,10 +175,10 @@ public final class LoRALinear<Scalar: MatrixScalar>: LinearLayer, TrainingModeSw
     public func backward(_ outputGradient: Matrix<Scalar>) -> Matrix<Scalar> {
         accumulateParameterGradients(outputGradient)
         let weights = storage.weights
-        var inputGradient = Matrix<Scalar>.uninitialized(input.rows, inFeatures)
+        var inputGradient = Matrix<Scalar>.unsafeUninitialized(input.rows, inFeatures)
         Matrix.gemm(outputGradient, weights.base, into: &inputGradient)
         if dropoutIsActive {
-            var adapterGradient = Matrix<Scalar>.uninitialized(input.rows, inFeatures)
+            var adapterGradient = Matrix<Scalar>.unsafeUninitialized(input.rows, inFeatures)
             Matrix.gemm(projectedGradient, weights.a, into: &adapterGradient)
             applyDropoutMask(to: &adapterGradient)
             inputGradient.axpy(1, adapterGradient)
@@ -156,7 +206,7 @@ public final class LoRALinear<Scalar: MatrixScalar>: LinearLayer, TrainingModeSw
                     alpha: weights.scale, beta: 1, into: &$0)
             }
         }
-        if projectedGradient.rows != n || projectedGradient.columns != r { projectedGradient = .zeroed(n, r) }
+        if projectedGradient.rows != n || projectedGradient.columns != r { projectedGradient = .zeros(n, r) }
         Matrix.gemm(outputGradient, weights.b, alpha: weights.scale, into: &projectedGradient)
         if loraA.isTrainable {
             loraA.modifyGradient {

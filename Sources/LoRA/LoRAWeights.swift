@@ -16,34 +16,24 @@ public struct LoRAWeights<Scalar: MatrixScalar>: Sendable {
     /// The base weight `W: d×k` (`out×in`). Holds `W + s·B·A` while merged.
     public private(set) var base: Matrix<Scalar>
     /// The down-projection `A: r×k`.
-    public var a: Matrix<Scalar> {
-        get { adapter.a }
-        set { setAdapter(a: newValue, b: adapter.b, scale: adapter.scale, changing: "A") }
-    }
+    public var a: Matrix<Scalar> { adapter.a }
     /// The up-projection `B: d×r`.
-    public var b: Matrix<Scalar> {
-        get { adapter.b }
-        set { setAdapter(a: adapter.a, b: newValue, scale: adapter.scale, changing: "B") }
-    }
+    public var b: Matrix<Scalar> { adapter.b }
     /// The scaling `s` of the adapter path.
-    public var scale: Scalar {
-        get { adapter.scale }
-        set { setAdapter(a: adapter.a, b: adapter.b, scale: newValue, changing: "scale") }
-    }
-    /// `A`, `B` and `s`, stored together so that a change of all three packs them once.
+    public var scale: Scalar { adapter.scale }
+    /// `A`, `B` and `s`, changed together (``swapAdapter(a:b:scale:)``) so they always fit each
+    /// other and are packed once per change.
     private var adapter: (a: Matrix<Scalar>, b: Matrix<Scalar>, scale: Scalar)
     /// Whether `s·B·A` is folded into ``base``.
     public private(set) var isMerged = false
     /// `A` and `s·B` packed for the adapter path's kernel (rank ≤ 16 and the shapes fit); `nil`:
     /// BLAS only.
-    private var packedAdapter: PackedLowRankProduct<Scalar>?
+    private var packedAdapter: PackedLowRankProduct?
 
     /// Whether the adapter path of a batch (`n > 1`) runs in the packed kernel rather than two
-    /// BLAS products: in `Float`, for r ≤ 16, on a CPU with AVX2 and FMA. Measured with
-    /// `lora bench` at n = 512 on two threads, the adapter path's cost over its FLOP share, kernel
-    /// against BLAS in the same sessions: 1.42–1.73 against 2.17–2.45 at d = k = 4096, r = 16, and
-    /// 1.12–1.25 against 2.22–2.28 at 768; at r = 32 and 64 the two are level even on one core,
-    /// so larger ranks stay with OpenBLAS.
+    /// BLAS products: in `Float`, for r ≤ 16, on a CPU with AVX2 and FMA. There the kernel
+    /// reads `X` once instead of letting OpenBLAS pack it for each thin product; at larger ranks
+    /// the two are level (docs/PERFORMANCE.md).
     public var usesPackedKernel: Bool { packedAdapter != nil }
 
     /// Output features `d`.
@@ -63,20 +53,13 @@ public struct LoRAWeights<Scalar: MatrixScalar>: Sendable {
         repack()
     }
 
-    /// Sets `A`, `B` and `s` and packs them again; changing the adapter while merged is a
-    /// programmer error.
-    private mutating func setAdapter(a: Matrix<Scalar>, b: Matrix<Scalar>, scale: Scalar, changing what: String) {
-        precondition(!isMerged, "LoRAWeights: \(what) changed while merged")
-        adapter = (a, b, scale)
-        repack()
-    }
-
-    /// Packs `A` and `s·B` again for the kernel (a copy of `r·(d+k)` floats), or drops the packs
-    /// for ranks above 16 and for factors that do not fit `W` (an `A` of a new rank set before its
-    /// `B`).
+    /// Packs `A` and `s·B` for the kernel (a copy of `r·(d+k)` floats) where it runs: `Float`,
+    /// r ≤ 16 (at larger ranks OpenBLAS is as fast; docs/PERFORMANCE.md).
     private mutating func repack() {
-        let fits = a.columns == base.columns && b.rows == base.rows && b.columns == a.rows
-        packedAdapter = fits && rank <= 16 ? PackedLowRankProduct(a: a, b: b, scale: scale) : nil
+        guard Scalar.self == Float.self, rank <= 16 else { return packedAdapter = nil }
+        packedAdapter = PackedLowRankProduct(
+            a: unsafeBitCast(a, to: Matrix<Float>.self), b: unsafeBitCast(b, to: Matrix<Float>.self),
+            scale: unsafeBitCast(scale, to: Float.self))
     }
 
     /// Weights whose `base` already holds `W + s·B·A` when `isMerged` (a converted layout's).
@@ -118,8 +101,14 @@ public struct LoRAWeights<Scalar: MatrixScalar>: Sendable {
         if x.rows == 1 {
             Matrix.gemv(a, x, into: &workspace)
             Matrix.gemv(b, workspace, alpha: scale, beta: 1, into: &y)
-        } else if let packedAdapter, usesPackedKernel {
-            packedAdapter.accumulate(x, into: &y, projection: &workspace)
+        } else if let packedAdapter {
+            x.withUnsafeView { x in
+                y.withUnsafeMutableView { y in
+                    workspace.withUnsafeMutableView { t in
+                        packedAdapter.accumulate(x.assumingFloat, into: y.assumingFloat, projection: t.assumingFloat)
+                    }
+                }
+            }
         } else {
             Matrix.gemm(a, x, transposeB: .transposed, into: &workspace)
             Matrix.gemm(workspace, b, transposeA: .transposed, transposeB: .transposed, alpha: scale, beta: 1, into: &y)
@@ -158,10 +147,27 @@ public struct LoRAWeights<Scalar: MatrixScalar>: Sendable {
             "LoRAWeights.swapAdapter: A \(newA.shapeDescription), B \(newB.shapeDescription) do not fit W \(base.shapeDescription)")
         let wasMerged = isMerged
         if wasMerged { unmerge() }
-        setAdapter(a: newA, b: newB, scale: newScale, changing: "adapter")
+        adapter = (newA, newB, newScale)
+        repack()
         if wasMerged { merge() }
     }
 
     /// Trainable parameters `r·(d + k)`.
     public var adapterParameterCount: Int { a.count + b.count }
+}
+
+extension UnsafeMatrixView {
+    /// The same view as `Float` elements; only where `Scalar` is `Float` (checked by the caller).
+    fileprivate var assumingFloat: UnsafeMatrixView<Float> {
+        UnsafeMatrixView<Float>(
+            UnsafeRawPointer(base).assumingMemoryBound(to: Float.self), rows: rows, columns: columns, rowStride: rowStride)
+    }
+}
+
+extension UnsafeMutableMatrixView {
+    /// The same view as `Float` elements; only where `Scalar` is `Float` (checked by the caller).
+    fileprivate var assumingFloat: UnsafeMutableMatrixView<Float> {
+        UnsafeMutableMatrixView<Float>(
+            UnsafeMutableRawPointer(base).assumingMemoryBound(to: Float.self), rows: rows, columns: columns, rowStride: rowStride)
+    }
 }

@@ -1,4 +1,4 @@
-import Layers
+import NN
 import LinearAlgebra
 
 /// What merging and unmerging every adapter of a model did (seed 000's merge test, model-wide).

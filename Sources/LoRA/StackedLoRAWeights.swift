@@ -59,26 +59,20 @@ public struct StackedLoRAWeights<Scalar: MatrixScalar>: Sendable {
         guard n > 0 && d > 0 else { return }
         let width = d + r
         let rows = isMerged ? d : width  // merged: the base rows alone
-        x.withUnsafeBufferPointer { px in
-            stacked.withUnsafeBufferPointer { pw in
-                b.withUnsafeBufferPointer { pb in
-                    output.withUnsafeMutableBufferPointer { po in
-                        let (x, w, b, out) = (px.baseAddress!, pw.baseAddress!, pb.baseAddress!, po.baseAddress!)
+        // Nested scopes rather than `Matrix.withUnsafeViews(of:)`, whose array would be this
+        // forward's only allocation.
+        x.withUnsafeView { x in
+            stacked.withUnsafeView { stacked in
+                b.withUnsafeView { b in
+                    output.withUnsafeMutableView { out in
+                        // T (columns d..<d+r) and Y (columns 0..<d) share rows but no element.
+                        let (w, y, t) = (stacked[rows: 0..<rows], out[columns: 0..<d], out[columns: d..<width])
                         if n == 1 {
-                            Scalar._gemv(.none, m: rows, n: k, alpha: 1, a: w, lda: k, x: x, beta: 0, y: out)
-                            if !isMerged && r > 0 {
-                                Scalar._gemv(.none, m: d, n: r, alpha: scale, a: b, lda: r, x: out + d, beta: 1, y: out)
-                            }
+                            out[columns: 0..<rows].gemv(w, x)
+                            if !isMerged && r > 0 { y.gemv(b, t.readOnly, alpha: scale, beta: 1) }
                         } else {
-                            Scalar._gemm(
-                                .none, .transposed, m: n, n: rows, k: k, alpha: 1, a: x, lda: k, b: w, ldb: k,
-                                beta: 0, c: out, ldc: width)
-                            if !isMerged && r > 0 {
-                                // T (columns d..<d+r) and Y (columns 0..<d) share rows but no element.
-                                Scalar._gemm(
-                                    .none, .transposed, m: n, n: d, k: r, alpha: scale, a: out + d, lda: width,
-                                    b: b, ldb: r, beta: 1, c: out, ldc: width)
-                            }
+                            out[columns: 0..<rows].gemm(x, w, transposeB: .transposed)
+                            if !isMerged && r > 0 { y.gemm(t.readOnly, b, transposeB: .transposed, alpha: scale, beta: 1) }
                         }
                     }
                 }
@@ -104,12 +98,10 @@ public struct StackedLoRAWeights<Scalar: MatrixScalar>: Sendable {
     private mutating func updateBase(alpha: Scalar) {
         let (d, k, r) = (outFeatures, inFeatures, rank)
         guard r > 0 && d > 0 && k > 0 else { return }
-        b.withUnsafeBufferPointer { pb in
-            stacked.withUnsafeMutableBufferPointer { pw in
-                let w = pw.baseAddress!
-                Scalar._gemm(
-                    .none, .none, m: d, n: k, k: r, alpha: alpha, a: pb.baseAddress!, lda: r,
-                    b: UnsafePointer(w + d * k), ldb: k, beta: 1, c: w, ldc: k)
+        b.withUnsafeView { b in
+            stacked.withUnsafeMutableView { stacked in
+                let (w, a) = (stacked[rows: 0..<d], stacked[rows: d..<(d + r)].readOnly)  // disjoint rows
+                w.gemm(b, a, alpha: alpha, beta: 1)
             }
         }
     }

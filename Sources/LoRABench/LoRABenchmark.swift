@@ -117,7 +117,7 @@ public struct LoRABenchmark: Sendable {
     private func timeForwardRounds(
         x: Matrix<Float>, unmerged: LoRAWeights<Float>, merged: LoRAWeights<Float>
     ) -> (raw: [Double], merged: [Double], unmerged: [Double], adapter: [Double], stacked: [Double]) {
-        let (n, d, k) = (x.rows, unmerged.outFeatures, unmerged.inFeatures)
+        let (n, d) = (x.rows, unmerged.outFeatures)
         var yRaw = Matrix<Float>.zeros(n, d)
         var yMerged = Matrix<Float>.zeros(n, d)
         var yUnmerged = Matrix<Float>.zeros(n, d)
@@ -127,17 +127,7 @@ public struct LoRABenchmark: Sendable {
         var stackedOutput = Matrix<Float>.zeros(n, d + unmerged.rank)
         let base = unmerged.base
         let operations: [() -> Void] = [
-            {
-                x.withUnsafeBufferPointer { px in
-                    base.withUnsafeBufferPointer { pw in
-                        yRaw.withUnsafeMutableBufferPointer { py in
-                            Float._gemm(
-                                .none, .transposed, m: n, n: d, k: k, alpha: 1, a: px.baseAddress!, lda: k,
-                                b: pw.baseAddress!, ldb: k, beta: 0, c: py.baseAddress!, ldc: d)
-                        }
-                    }
-                }
-            },
+            { Matrix.gemm(x, base, transposeB: .transposed, into: &yRaw) },  // BLAS alone, no LoRA code
             { merged.forward(x, into: &yMerged, workspace: &workspace) },
             { unmerged.forward(x, into: &yUnmerged, workspace: &workspace) },
             { unmerged.addAdapter(x, to: &yAdapter, workspace: &workspace) },
@@ -164,18 +154,7 @@ public struct LoRABenchmark: Sendable {
     ) -> (merge: [Double], unmerge: [Double], rankUpdate: [Double]) {
         var scratch = weights.base
         let (a, b, scale) = (weights.a, weights.b, weights.scale)
-        let (d, k, r) = (weights.outFeatures, weights.inFeatures, weights.rank)
-        func rankUpdate(_ alpha: Float) {
-            a.withUnsafeBufferPointer { pa in
-                b.withUnsafeBufferPointer { pb in
-                    scratch.withUnsafeMutableBufferPointer { pw in
-                        Float._gemm(
-                            .none, .none, m: d, n: k, k: r, alpha: alpha, a: pb.baseAddress!, lda: r,
-                            b: pa.baseAddress!, ldb: k, beta: 1, c: pw.baseAddress!, ldc: k)
-                    }
-                }
-            }
-        }
+        func rankUpdate(_ alpha: Float) { Matrix.gemm(b, a, alpha: alpha, beta: 1, into: &scratch) }
         // Warm-up: the first mutation of each copy-on-write base copies it.
         weights.merge()
         weights.unmerge()

@@ -1,8 +1,11 @@
-// `import LoRAKit` gives every LoRAKit module.
+// `import LoRAKit` gives every library module of the package at once.
 @_exported import LinearAlgebra
 @_exported import LoRA
-@_exported import Plotting
 @_exported import LowRank
-@_exported import Layers
+@_exported import ModelSizing
+@_exported import NN
 @_exported import Optimizers
+@_exported import PEFT
+@_exported import Plotting
 @_exported import TensorFormats
+@_exported import Training

@@ -20,7 +20,7 @@ enum MatrixSource {
             let url = URL(fileURLWithPath: path)
             let shape = try NPY.info(url).shape
             guard shape.count == 2 else { throw MatrixSourceError.notTwoDimensional(file: path, tensor: nil, shape: shape) }
-            return try NPY.read(url, as: Double.self)
+            return try NPY.readMatrix(url, as: Double.self)
         case let .safetensors(path, tensor):
             let file = try SafetensorsFile(contentsOf: URL(fileURLWithPath: path))
             let shape = try file.info(tensor).shape

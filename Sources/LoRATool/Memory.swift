@@ -16,11 +16,11 @@ struct Memory: ParsableCommand {
     var fraction = 0.1
 
     @Option(help: "Weight precisions, comma-separated: float32, float16, bfloat16, int8, int4.")
-    var precision = ArgumentList([Precision.float32])
+    var precision = ArgumentList([WeightPrecision.float32])
 
     @Option(name: .customLong("trainable-precision"),
-            help: "Precision of adapters, their gradients and Adam states (default: the weight precision).")
-    var trainablePrecision: Precision?
+            help: "WeightPrecision of adapters, their gradients and Adam states (default: the weight precision).")
+    var trainablePrecision: WeightPrecision?
 
     @Option(name: .customLong("d-model"), help: "Width d of the square adapted matrices.")
     var dModel = 4096
@@ -60,7 +60,7 @@ struct Memory: ParsableCommand {
         let gb: (Double) -> String = readable ? { String(format: "%.3f", $0) } : { "\($0)" }
         return TextTable(
             header: readable
-                ? ["Params (B)", "Precision", "Rank", "LoRA params", "Full weights", "Full grads", "Full Adam",
+                ? ["Params (B)", "WeightPrecision", "Rank", "LoRA params", "Full weights", "Full grads", "Full Adam",
                    "Full total", "LoRA weights", "Adapters", "LoRA grads", "LoRA Adam", "LoRA total", "LoRA / full"]
                 : ["billions", "precision", "rank", "lora_parameters", "full_ft_weights", "full_ft_gradients",
                    "full_ft_optimizer", "full_ft_total", "lora_weights", "lora_adapters", "lora_gradients",
@@ -86,4 +86,4 @@ private struct MemoryTableOutput: Encodable {
     }
 }
 
-extension Precision: ExpressibleByArgument {}
+extension WeightPrecision: ExpressibleByArgument {}

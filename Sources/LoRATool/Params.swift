@@ -59,7 +59,12 @@ struct Params: ParsableCommand {
         }
         if shapes.isEmpty { shapes = TransformerShape.seedModels }
         let projections = try AdaptedProjection.list(targets)
-        let rows = try shapes.map { try LoRAParameterRow(model: $0, rank: rank, targets: projections) }
+        let rows: [LoRAParameterRow]
+        do {
+            rows = try shapes.map { try LoRAParameterRow(model: $0, rank: rank, targets: projections) }
+        } catch ParameterTableError.missingFFN(let target) {
+            throw ValidationError("target '\(target)' is an MLP matrix: give the MLP width (--ffn)")
+        }
         switch format {
         case .json: return try jsonText(["rows": rows])
         case .csv: return Self.textTable(rows, readable: false).csv()

@@ -50,7 +50,7 @@ struct SVDTable: ParsableCommand {
     @Option(name: .customLong("power-iterations"), help: "Randomized SVD: power iterations.")
     var powerIterations = 2
 
-    @Option(help: "Precision of the computation: double or float.")
+    @Option(help: "WeightPrecision of the computation: double or float.")
     var dtype: DType = .double
 
     @Option(help: "Output format: markdown, csv or json (errors as fractions in csv and json).")

@@ -75,7 +75,7 @@ public struct RankErrorTable: Encodable, Sendable, Equatable {
         let (d, k) = (matrix.rows, matrix.columns)
         rows = ranks.map { r in
             let error = Double((matrix - decomposition.reconstructed(rank: r)).frobeniusNorm)
-            let parameters = LoRAParameterRow.loraParameters(rows: d, columns: k, rank: r)
+            let parameters = r * (d + k)  // B: d×r and A: r×k
             return RankErrorRow(
                 rank: r, parameters: parameters, parameterFraction: Double(parameters) / Double(d * k),
                 relativeError: norm > 0 ? error / norm : 0, tailBound: spectrum.tailBound(rank: r),

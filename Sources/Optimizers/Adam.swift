@@ -1,5 +1,5 @@
 import Foundation
-import Layers
+import NN
 import LinearAlgebra
 
 /// Adam and AdamW (Kingma & Ba 2015; Loshchilov & Hutter 2019), as PyTorch's `torch.optim.Adam`
@@ -64,7 +64,7 @@ public final class Adam<Scalar: MatrixScalar> {
         self.weightDecayMode = weightDecayMode
         self.biasCorrection = biasCorrection
         self.schedule = schedule
-        firstMoments = self.groups.map { $0.parameters.map { .zeroed($0.value.rows, $0.value.columns) } }
+        firstMoments = self.groups.map { $0.parameters.map { .zeros($0.value.rows, $0.value.columns) } }
         secondMoments = firstMoments
     }
 
@@ -148,7 +148,7 @@ public final class Adam<Scalar: MatrixScalar> {
         }.squareRoot()
         let factor = maxNorm / (norm + 1e-6)
         if factor < 1 {
-            for parameter in parameters { parameter.modifyGradient { $0.scale(by: Scalar(factor)) } }
+            for parameter in parameters { parameter.modifyGradient { $0 *= Scalar(factor) } }
         }
         return norm
     }

@@ -1,4 +1,4 @@
-import Layers
+import NN
 import LinearAlgebra
 
 /// Parameters that share a learning rate and weight decay (PyTorch's parameter groups), e.g.

@@ -1,5 +1,4 @@
 import Foundation
-import LinearAlgebra
 
 /// Conversion between little-endian tensor bytes and `Float`/`Double` elements.
 ///
@@ -8,7 +7,7 @@ import LinearAlgebra
 /// round-to-odd first, which makes the second rounding exact (24 ≥ 8 + 2 bits).
 enum ElementCoding {
     /// The `count` elements of `dtype` in `bytes`, converted to `T`.
-    static func decode<T: MatrixScalar>(_ bytes: UnsafeRawBufferPointer, dtype: TensorDType, count: Int) -> [T] {
+    static func decode<T: TensorScalar>(_ bytes: UnsafeRawBufferPointer, dtype: TensorDType, count: Int) -> [T] {
         precondition(dtype.isConvertible && bytes.count == count * dtype.byteCount,
                      "ElementCoding.decode: \(bytes.count) bytes for \(count) × \(dtype.rawValue)")
         // `T` is `Double` or `Float` here, so the bit casts are identities (an `as!` would copy element-wise).
@@ -20,7 +19,7 @@ enum ElementCoding {
     }
 
     /// The little-endian bytes of `elements` stored as `dtype`.
-    static func encode<T: MatrixScalar>(_ elements: [T], as dtype: TensorDType) -> Data {
+    static func encode<T: TensorScalar>(_ elements: [T], as dtype: TensorDType) -> Data {
         precondition(dtype.isConvertible, "ElementCoding.encode: \(dtype.rawValue) is not a floating-point dtype")
         if T.self == Double.self {
             return encodeDoubles(unsafeBitCast(elements, to: [Double].self), as: dtype)

@@ -1,5 +1,4 @@
 import Foundation
-import LinearAlgebra
 
 /// The memory order of a `.npy` array: C (row-major) or Fortran (column-major).
 public enum NPYOrder: Sendable {
@@ -28,8 +27,8 @@ public struct NPYInfo: Sendable, Equatable {
 /// 'shape': (m, n), }` padded with spaces and a newline so the data starts at a multiple of 64,
 /// then the elements. A 1-D array `(n,)` reads as an n×1 matrix, a 0-D one as 1×1.
 public enum NPY {
-    /// The `.npy` file at `url` (memory-mapped) as a matrix of `T`.
-    public static func read<T: MatrixScalar>(_ url: URL, as _: T.Type = T.self) throws(TensorFileError) -> Matrix<T> {
+    /// The `.npy` file at `url` (memory-mapped), elements converted to `T`.
+    public static func read<T: TensorScalar>(_ url: URL, as _: T.Type = T.self) throws(TensorFileError) -> NPYArray<T> {
         try decode(MappedFile.read(url), path: url.path, as: T.self)
     }
 
@@ -39,8 +38,8 @@ public enum NPY {
         return NPYInfo(version: header.version, dtype: header.dtype, order: header.order, shape: header.shape, dataOffset: header.dataStart)
     }
 
-    /// Decodes a `.npy` image; `path` names it in errors.
-    public static func decode<T: MatrixScalar>(_ data: Data, path: String, as _: T.Type = T.self) throws(TensorFileError) -> Matrix<T> {
+    /// Decodes a `.npy` image; `path` names it in errors. Fortran order is transposed into rows.
+    public static func decode<T: TensorScalar>(_ data: Data, path: String, as _: T.Type = T.self) throws(TensorFileError) -> NPYArray<T> {
         let bytes = data.startIndex == 0 ? data : Data(data)
         let header = try NPYHeader.parse(bytes, path: path)
         let (rows, columns) = header.matrixShape
@@ -49,30 +48,30 @@ public enum NPY {
                                  dtype: header.dtype, count: rows * columns)
         }
         switch header.order {
-        case .c: return Matrix(rows: rows, columns: columns, elements: elements)
-        case .fortran: return Matrix(rows: columns, columns: rows, elements: elements).transposed
+        case .c: return NPYArray(rows: rows, columns: columns, elements: elements)
+        case .fortran: return NPYArray(rows: columns, columns: rows, elements: elements).transposed
         }
     }
 
-    /// Writes `matrix` (m×n) to `url` atomically, as `<f4` for `Float` or `<f8` for `Double`.
-    /// `oneDimensional` writes an n×1 or 1×n matrix with shape `(n,)`.
-    public static func write<T: MatrixScalar>(
-        _ matrix: Matrix<T>, to url: URL, order: NPYOrder = .c, oneDimensional: Bool = false
+    /// Writes `array` (m×n) to `url` atomically, as `<f4` for `Float` or `<f8` for `Double`.
+    /// `oneDimensional` writes an n×1 or 1×n array with shape `(n,)`.
+    public static func write<T: TensorScalar>(
+        _ array: NPYArray<T>, to url: URL, order: NPYOrder = .c, oneDimensional: Bool = false
     ) throws(TensorFileError) {
         do {
-            try encode(matrix, order: order, oneDimensional: oneDimensional).write(to: url, options: .atomic)
+            try encode(array, order: order, oneDimensional: oneDimensional).write(to: url, options: .atomic)
         } catch {
             throw .fileError(file: url.path, reason: "cannot write: \(error.localizedDescription)")
         }
     }
 
-    /// The `.npy` image of `matrix`, format version 1.0 (a header for at most two dimensions is
+    /// The `.npy` image of `array`, format version 1.0 (a header for at most two dimensions is
     /// far below version 1's 65535-byte limit).
-    public static func encode<T: MatrixScalar>(_ matrix: Matrix<T>, order: NPYOrder = .c, oneDimensional: Bool = false) -> Data {
-        precondition(!oneDimensional || matrix.rows == 1 || matrix.columns == 1,
-                     "NPY.encode: a \(matrix.shapeDescription) matrix is not one-dimensional")
+    public static func encode<T: TensorScalar>(_ array: NPYArray<T>, order: NPYOrder = .c, oneDimensional: Bool = false) -> Data {
+        precondition(!oneDimensional || array.rows == 1 || array.columns == 1,
+                     "NPY.encode: a \(array.rows)×\(array.columns) array is not one-dimensional")
         let dtype: TensorDType = T.self == Double.self ? .float64 : .float32
-        let shape = oneDimensional ? "(\(matrix.count),)" : "(\(matrix.rows), \(matrix.columns))"
+        let shape = oneDimensional ? "(\(array.elements.count),)" : "(\(array.rows), \(array.columns))"
         let fortran = order == .fortran && !oneDimensional
         var dictionary = Array("{'descr': '<\(dtype == .float64 ? "f8" : "f4")', 'fortran_order': \(fortran ? "True" : "False"), 'shape': \(shape), }".utf8)
         let prefixLength = 10  // magic, version, u16 header length
@@ -81,7 +80,33 @@ public enum NPY {
         var data = Data([0x93] + Array("NUMPY".utf8) + [1, 0])
         withUnsafeBytes(of: UInt16(dictionary.count).littleEndian) { data.append(contentsOf: $0) }
         data.append(contentsOf: dictionary)
-        data.append(ElementCoding.encode(fortran ? matrix.transposed.elements : matrix.elements, as: dtype))
+        data.append(ElementCoding.encode(fortran ? array.transposed.elements : array.elements, as: dtype))
         return data
+    }
+}
+
+/// A `.npy` array as an `m×n` row-major block of elements (a 1-D `(n,)` array is `n×1`).
+public struct NPYArray<Scalar: TensorScalar>: Sendable, Equatable {
+    /// Number of rows `m`.
+    public let rows: Int
+    /// Number of columns `n`.
+    public let columns: Int
+    /// The `m·n` elements, row-major.
+    public let elements: [Scalar]
+
+    /// An `m×n` array from row-major `elements` (`elements.count == rows·columns`).
+    public init(rows: Int, columns: Int, elements: [Scalar]) {
+        precondition(rows >= 0 && columns >= 0 && elements.count == rows * columns,
+                     "NPYArray: \(rows)×\(columns) needs \(rows * columns) elements, got \(elements.count)")
+        (self.rows, self.columns, self.elements) = (rows, columns, elements)
+    }
+
+    /// The `n×m` transpose.
+    var transposed: NPYArray {
+        var result = [Scalar](repeating: 0, count: elements.count)
+        for i in 0..<rows {
+            for j in 0..<columns { result[j * rows + i] = elements[i * columns + j] }
+        }
+        return NPYArray(rows: columns, columns: rows, elements: result)
     }
 }

@@ -1,12 +1,11 @@
 import Foundation
-import LinearAlgebra
 
 /// A safetensors file opened for reading: its header is parsed and validated up front, tensor
 /// bytes are read from a memory mapping only when asked for.
 ///
 /// ```swift
 /// let file = try SafetensorsFile(contentsOf: url)
-/// let a = try file.matrix("base_model.model.q_proj.lora_A.weight", as: Float.self)  // r×k
+/// let a = try file.elements("base_model.model.q_proj.lora_A.weight", as: Float.self)  // r·k, row-major
 /// ```
 public struct SafetensorsFile: Sendable {
     /// The largest header accepted, in bytes (the reference implementation's limit, 100 MB).
@@ -68,7 +67,7 @@ public struct SafetensorsFile: Sendable {
     }
 
     /// All elements of `name`, row-major, converted to `T` (F16/BF16/F32 exactly; F64 → Float rounds).
-    public func elements<T: MatrixScalar>(_ name: String, as _: T.Type = T.self) throws(TensorFileError) -> [T] {
+    public func elements<T: TensorScalar>(_ name: String, as _: T.Type = T.self) throws(TensorFileError) -> [T] {
         let info = try info(name)
         guard info.dtype.isConvertible else {
             throw .unsupportedDType(file: path, tensor: name, dtype: info.dtype.rawValue)
@@ -81,10 +80,11 @@ public struct SafetensorsFile: Sendable {
         }
     }
 
-    /// Tensor `name` as a matrix of `T`: shape `[m, n]` → m×n, `[n]` → n×1, `[]` → 1×1.
-    public func matrix<T: MatrixScalar>(_ name: String, as _: T.Type = T.self) throws(TensorFileError) -> Matrix<T> {
+    /// The matrix shape of `name` (`[m, n]` → m×n, `[n]` → n×1, `[]` → 1×1); throws for more
+    /// than two dimensions.
+    public func matrixShape(_ name: String) throws(TensorFileError) -> (rows: Int, columns: Int) {
         let info = try info(name)
         guard let shape = info.matrixShape else { throw .notAMatrix(file: path, tensor: name, shape: info.shape) }
-        return Matrix(rows: shape.rows, columns: shape.columns, elements: try elements(name, as: T.self))
+        return shape
     }
 }

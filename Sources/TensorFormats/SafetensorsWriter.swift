@@ -1,5 +1,4 @@
 import Foundation
-import LinearAlgebra
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -29,14 +28,13 @@ public struct SafetensorsWriter: Sendable {
     /// The names added so far, sorted.
     public var tensorNames: [String] { entries.keys.sorted() }
 
-    /// Adds `matrix` (m×n) as tensor `name` stored as `dtype` (rounded to nearest, ties to even),
-    /// with shape `[m, n]`, or `shape` when given (its product must equal m·n, e.g. `[n]` for n×1).
-    public mutating func add<T: MatrixScalar>(_ name: String, _ matrix: Matrix<T>, as dtype: TensorDType, shape: [Int]? = nil) {
-        let shape = shape ?? [matrix.rows, matrix.columns]
-        precondition(shape.reduce(1, *) == matrix.count,
-                     "SafetensorsWriter.add: shape \(shape) does not hold a \(matrix.shapeDescription) matrix")
+    /// Adds row-major `elements` of `shape` as tensor `name` stored as `dtype` (rounded to
+    /// nearest, ties to even); the product of `shape` must equal the element count.
+    public mutating func add<T: TensorScalar>(_ name: String, elements: [T], shape: [Int], as dtype: TensorDType) {
+        precondition(shape.reduce(1, *) == elements.count,
+                     "SafetensorsWriter.add: shape \(shape) does not hold \(elements.count) elements")
         precondition(dtype.isConvertible, "SafetensorsWriter.add: \(dtype.rawValue) is not a floating-point dtype")
-        addRaw(name, dtype: dtype, shape: shape, bytes: ElementCoding.encode(matrix.elements, as: dtype))
+        addRaw(name, dtype: dtype, shape: shape, bytes: ElementCoding.encode(elements, as: dtype))
     }
 
     /// Adds tensor `name` of `file` with its dtype, shape and bytes unchanged.

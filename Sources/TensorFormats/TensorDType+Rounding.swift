@@ -1,14 +1,11 @@
-import LinearAlgebra
-
 extension TensorDType {
-    /// `matrix` with every element rounded to this dtype (nearest, ties to even), as the
-    /// safetensors writer stores it; overflow gives ±∞.
-    public func rounded<T: MatrixScalar>(_ matrix: Matrix<T>) -> Matrix<T> {
+    /// `elements`, each rounded to this dtype (nearest, ties to even), as the safetensors writer
+    /// stores them; overflow gives ±∞.
+    public func rounded<T: TensorScalar>(_ elements: [T]) -> [T] {
         precondition(isConvertible, "TensorDType.rounded: \(rawValue) is not a floating-point dtype")
-        let elements: [T] = ElementCoding.encode(matrix.elements, as: self).withUnsafeBytes { raw in
-            ElementCoding.decode(raw, dtype: self, count: matrix.count)
+        return ElementCoding.encode(elements, as: self).withUnsafeBytes { raw in
+            ElementCoding.decode(raw, dtype: self, count: elements.count)
         }
-        return Matrix(rows: matrix.rows, columns: matrix.columns, elements: elements)
     }
 
     /// `value` rounded to this dtype (nearest, ties to even), as the safetensors writer stores it.

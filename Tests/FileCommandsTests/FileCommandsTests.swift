@@ -2,6 +2,7 @@ import CommandTestSupport
 import Foundation
 import LinearAlgebra
 import LoRA
+import PEFT
 import TensorFormats
 import Testing
 

@@ -1,4 +1,4 @@
-import Layers
+import NN
 import LinearAlgebra
 import LoRA
 import Optimizers
@@ -111,15 +111,5 @@ struct LoRAInjectionTests {
             try model.injectLoRA(LoRAConfiguration(rank: 0, targetModules: .names(["q_proj"])), using: &generator)
         }
         #expect(model.loraLayers().isEmpty && model.frozenParameterCount == 0)
-    }
-
-    @Test func loraPlusGroupsPutBAtTheRatio() throws {
-        let model = makeModel(Float.self, depth: 1)
-        var generator = SeededGenerator(seed: 46)
-        try model.injectLoRA(LoRAConfiguration(rank: 2, targetModules: .names(["q_proj", "v_proj"])), using: &generator)
-        let groups = model.loraPlusGroups(learningRate: 1e-3, ratio: 16)
-        #expect(groups.map(\.name) == ["default", "lora_B"])
-        #expect(groups.map(\.parameters.count) == [2, 2])
-        #expect(groups[1].learningRate == 16e-3)
     }
 }

@@ -1,5 +1,5 @@
 import LinearAlgebra
-import LoRA
+@testable import LoRA
 import Testing
 
 /// The optimised forward against the three-GEMM definition `Y = X·Wᵀ + s·(X·Aᵀ)·Bᵀ`, computed
@@ -117,7 +117,7 @@ struct LoRAWeightsForwardTests {
         #expect(message.contains("workspace 3×2, need 2×3"))
     }
 
-    @Test(.enabled(if: PackedLowRankProduct<Float>.isSupported))
+    @Test(.enabled(if: PackedLowRankProduct.isSupported))
     func packedKernelServesFloatRanksUpToSixteen() {
         var (weights, _) = makeCase(Float.self, d: 12, k: 10, r: 16, n: 1)
         #expect(weights.usesPackedKernel)

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import LinearAlgebra
+import PEFT
 import TensorFormats
 
 /// Test tolerances for each precision.
@@ -47,7 +48,7 @@ struct SVDFixture: Decodable {
 
     /// The matrix, read by TensorFormats' `.npy` reader (C or Fortran order, float32 or float64).
     func matrix<T: MatrixScalar>(_: T.Type) throws -> Matrix<T> {
-        try NPY.read(url, as: T.self)
+        try NPY.readMatrix(url, as: T.self)
     }
 }
 

@@ -1,4 +1,4 @@
-import Layers
+import NN
 import LinearAlgebra
 import Optimizers
 import Testing

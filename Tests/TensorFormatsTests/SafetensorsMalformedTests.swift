@@ -1,6 +1,7 @@
 import CommandTestSupport
 import Foundation
 import LinearAlgebra
+import PEFT
 import Testing
 @testable import TensorFormats
 

@@ -1,6 +1,7 @@
 import CommandTestSupport
 import Foundation
 import LinearAlgebra
+import PEFT
 import Testing
 @testable import TensorFormats
 
@@ -12,7 +13,7 @@ struct SafetensorsReadingTests {
         try checkFixtureDTypes(Double.self)
     }
 
-    private func checkFixtureDTypes<T: MatrixScalar>(_: T.Type) throws {
+    private func checkFixtureDTypes<T: MatrixScalar & TensorScalar>(_: T.Type) throws {
         let file = try SafetensorsFile(contentsOf: fixture("dtypes.safetensors"))
         #expect(file.metadata == ["format": "pt"])
         #expect(file.tensorNames == ["bf16", "f16", "f32", "f64", "positions", "scalar", "vector"])

@@ -1,6 +1,7 @@
 import CommandTestSupport
 import Foundation
 import LinearAlgebra
+import PEFT
 @testable import TensorFormats
 
 /// The committed fixture `name` (written by scripts/fixtures/make_peft_fixtures.py).

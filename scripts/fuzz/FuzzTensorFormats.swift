@@ -1,4 +1,4 @@
-// libFuzzer entry for the TensorFormats parsers; built and run by scripts/fuzz/run (not part of CI).
+// libFuzzer entry for the TensorFormats parsers; built and run by scripts/fuzz/run (a short run in CI).
 // Every input goes to the safetensors parser and the .npy parser; whatever parses is then read
 // element by element. A crash, a sanitizer report or an untyped error is a bug.
 import Foundation
@@ -12,8 +12,8 @@ public func fuzzTensorFormats(_ bytes: UnsafePointer<UInt8>, _ count: Int) -> CI
         for tensor in file.tensors {
             _ = try file.rawBytes(tensor.name)
             if tensor.dtype.isConvertible && tensor.shape.count <= 2 {
-                _ = try file.matrix(tensor.name, as: Float.self)
-                _ = try file.matrix(tensor.name, as: Double.self)
+                _ = try file.elements(tensor.name, as: Float.self)
+                _ = try file.elements(tensor.name, as: Double.self)
             }
         }
     } catch {

@@ -1,0 +1,48 @@
+#ifndef CLOWRANKKERNEL_H
+#define CLOWRANKKERNEL_H
+
+#include <stddef.h>
+
+/// The adapter path of a LoRA layer for rows `0..<n`, in `float`:
+/// `Tᵀ = A·Xᵀ` into `t` (`r×n`, row stride `ldt`), then `Y += T·(s·B)ᵀ`, for `X: n×k` (row stride
+/// `ldx`), `A: r×k`, `B: d×r`, `Y: n×d` (row stride `ldy`). `A` and `s·B` come packed by the two
+/// functions below. Rows are split over up to `threads` threads (the caller and pinned helper
+/// threads), parts of at least 2²² multiply-adds; results do not depend on the split.
+/// AVX2+FMA only: call it when `lowrank_cpu_has_avx2_fma()` says so (it traps otherwise).
+void lowrank_update_f32(
+    const float *x, ptrdiff_t ldx, const float *packed_a, const float *packed_b, float *t, ptrdiff_t ldt, float *y,
+    ptrdiff_t ldy, ptrdiff_t n, ptrdiff_t k, ptrdiff_t r, ptrdiff_t d, int threads);
+
+/// Whether this CPU has AVX2 and FMA (what the fast builds of these kernels need).
+int lowrank_cpu_has_avx2_fma(void);
+
+/// Floats in packed `A` (`r×k`): `⌈r/w⌉` panels of `k×w`, `w` = 8 for `r ≤ 8`, 16 otherwise.
+ptrdiff_t lowrank_packed_a_count(ptrdiff_t r, ptrdiff_t k);
+
+/// Floats in packed `s·B` (`d×r`): `⌈d/16⌉` panels of `r×16`.
+ptrdiff_t lowrank_packed_b_count(ptrdiff_t d, ptrdiff_t r);
+
+/// `A: r×k` into panels of `w` ranks (as above): panel `p`, element `[l][q]` = `A[w·p+q][l]` (0 past
+/// `r`).
+void lowrank_pack_a_f32(const float *a, ptrdiff_t r, ptrdiff_t k, float *packed);
+
+/// `s·B` for `B: d×r` into panels of 16 outputs: panel `p`, element `[q][j]` = `s·B[16p+j][q]`
+/// (0 past `d`).
+void lowrank_pack_b_f32(const float *b, ptrdiff_t d, ptrdiff_t r, float scale, float *packed);
+
+/// Runs `work(context, part)` for every `part < parts`: part 0 on the calling thread, the others on
+/// helper threads kept for the process, each pinned (Linux) to another CPU than the caller's
+/// (going round the allowed CPUs, the caller's last, when there are more parts than CPUs). Returns
+/// when all parts are done. Runs every part on the caller when `parts < 2`, when helpers cannot be
+/// started, or when another call holds them (a part that itself runs parts runs them inline).
+///
+/// Why pinned: a helper woken by the caller is placed on the caller's CPU (the scheduler's wake
+/// affinity) whenever the other CPUs are busy — for instance with OpenBLAS workers that spin for a
+/// while after each call — and then waits for the caller's time slice: 1–2 ms, measured, longer
+/// than the work. Pinned to another CPU it starts within 30–50 µs.
+void lowrank_run_parts(void (*work)(void *context, int part), void *context, int parts);
+
+/// How many parts `lowrank_run_parts` can run at once: the CPUs this thread may use (at least 1).
+int lowrank_available_cpus(void);
+
+#endif

@@ -1,0 +1,57 @@
+import LoRA
+import TensorFormats
+
+/// A PEFT adapter directory, or an adapter/base pair, that cannot be used; names the file, the
+/// tensor key and the shapes involved.
+public enum PEFTAdapterError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// A tensor file is malformed or unreadable.
+    case tensorFile(TensorFileError)
+    /// `adapter_config.json` is malformed, unreadable or invalid.
+    case configuration(LoRAConfigurationError)
+    /// The directory has no `adapter_model.safetensors` (`reason` says what is there instead).
+    case missingAdapterFile(directory: String, reason: String)
+    /// A tensor the adapter or the base needs is absent.
+    case missingTensor(file: String, key: String)
+    /// Two tensors that must fit together do not; both shapes are named.
+    case shapeMismatch(file: String, key: String, shape: String, otherKey: String, otherShape: String)
+    /// A module's `lora_A` rank differs from the rank the configuration gives it.
+    case rankMismatch(file: String, module: String, configured: Int, stored: Int)
+    /// A weight LoRAKit must do arithmetic on is not F16, BF16, F32 or F64.
+    case unsupportedDType(file: String, key: String, dtype: String)
+    /// The adapter's configuration sets `key`, which changes the merged weights in a way LoRAKit
+    /// does not apply.
+    case unsupportedForMerge(key: String, value: String)
+    /// No 2-D floating-point weight differs between the two checkpoints (within the targets).
+    case nothingToExtract(base: String, tuned: String)
+    /// The SVD of a module's `ΔW` failed (e.g. `ΔW` holds NaN or ∞).
+    case decompositionFailed(module: String, reason: String)
+    /// An output file or directory could not be written.
+    case writeFailed(path: String, reason: String)
+    /// A tensor (or the update built from it) holds NaN or ±∞.
+    case nonFinite(file: String, key: String)
+    /// The requested rank exceeds what the module's `d×k` weight can have, `min(d, k)`.
+    case rankTooLarge(module: String, rank: Int, shape: String)
+
+    public var description: String {
+        switch self {
+        case let .tensorFile(error): error.description
+        case let .configuration(error): error.description
+        case let .missingAdapterFile(directory, reason): "\(directory): no adapter_model.safetensors: \(reason)"
+        case let .missingTensor(file, key): "\(file): missing tensor \"\(key)\""
+        case let .shapeMismatch(file, key, shape, otherKey, otherShape):
+            "\(file): \"\(key)\" has shape \(shape), which does not fit \"\(otherKey)\" of shape \(otherShape)"
+        case let .rankMismatch(file, module, configured, stored):
+            "\(file): module \"\(module)\" has rank \(stored), the configuration gives rank \(configured)"
+        case let .unsupportedDType(file, key, dtype):
+            "\(file): \"\(key)\" has dtype \(dtype); LoRAKit computes with F16, BF16, F32 and F64 only"
+        case let .unsupportedForMerge(key, value):
+            "adapter_config.json sets \"\(key)\" to \(value), which LoRAKit cannot merge; refusing rather than writing a wrong model"
+        case let .nothingToExtract(base, tuned): "\(tuned): no 2-D weight differs from \(base)"
+        case let .decompositionFailed(module, reason): "module \"\(module)\": the SVD of ΔW failed: \(reason)"
+        case let .writeFailed(path, reason): "\(path): \(reason)"
+        case let .nonFinite(file, key): "\(file): tensor \"\(key)\" holds NaN or infinity"
+        case let .rankTooLarge(module, rank, shape):
+            "module \"\(module)\": rank \(rank) exceeds min(d, k) of its \(shape) weight"
+        }
+    }
+}
