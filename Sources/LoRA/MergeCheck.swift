@@ -1,7 +1,7 @@
 import NN
 import LinearAlgebra
 
-/// What merging and unmerging every adapter of a model did (seed 000's merge test, model-wide).
+/// What merging and unmerging every adapter of a model did, model-wide.
 public struct MergeReport: Sendable, Equatable, Codable {
     /// `max |Y_merged − Y_unmerged|` over the probe batch.
     public var maxMergedDifference: Double
@@ -21,10 +21,11 @@ public struct MergeReport: Sendable, Equatable, Codable {
 extension TransformerStack {
     /// Merges every LoRA adapter, compares the output on `probe` (`n×d`, evaluation mode) with
     /// the unmerged one, unmerges, and measures how far each base `W` drifted from its value
-    /// before the merge. The model ends unmerged, as it started.
+    /// before the merge. The model ends unmerged, as it started, each module in the mode it had.
     public func checkMergeRoundTrip(probe: Matrix<Scalar>, sequenceLength: Int) -> MergeReport {
+        let modes = trainingModes()
         setTraining(false)
-        defer { setTraining(true) }
+        defer { restoreTrainingModes(modes) }
         let layers = loraLayers().map(\.layer)
         precondition(!layers.isEmpty && layers.allSatisfy { !$0.isMerged }, "checkMergeRoundTrip: needs unmerged LoRA layers")
         let before = layers.map(\.weights.base)

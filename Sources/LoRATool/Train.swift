@@ -208,7 +208,7 @@ struct Train: ParsableCommand {
     }
 
     /// Loss curve, norm curves and a heatmap of the applied update ΔW = s·B·A (seed 003 Part 3's four panels).
-    private func writeTrainingPlots(history: TrainingHistory, tracked: LoRALinear<Float>?, to directory: URL) throws {
+    private func writeTrainingPlots(history: AdapterTrainingHistory, tracked: LoRALinear<Float>?, to directory: URL) throws {
         let epochs = (1...history.losses.count).map(Double.init)
         try writeSVG(LineChart(title: full ? "Training loss (full fine-tuning)" : "Training loss (LoRA only)",
                                xLabel: "Epoch", yLabel: "Loss", series: [Series(name: "loss", x: epochs, y: history.losses)]).svg(),
@@ -248,7 +248,7 @@ struct Train: ParsableCommand {
     }
 
     /// Stops with an error when the loss became NaN or infinite (usually a learning rate too high).
-    private func requireFiniteLoss(_ history: TrainingHistory) throws {
+    private func requireFiniteLoss(_ history: AdapterTrainingHistory) throws {
         guard let epoch = (history.losses + [history.finalLoss]).firstIndex(where: { !$0.isFinite }) else { return }
         throw TrainingDivergedError(epoch: epoch + 1, learningRate: lr)
     }

@@ -109,4 +109,18 @@ extension Module {
             (module as? any TrainingModeSwitchable)?.isTraining = training
         }
     }
+
+    /// The training flag of every sub-module that has one, by path, for ``restoreTrainingModes(_:)``.
+    public func trainingModes() -> [String: Bool] {
+        Dictionary(uniqueKeysWithValues: namedModules().compactMap { path, module in
+            (module as? any TrainingModeSwitchable).map { (path, $0.isTraining) }
+        })
+    }
+
+    /// Sets each sub-module's training flag back to what ``trainingModes()`` recorded.
+    public func restoreTrainingModes(_ modes: [String: Bool]) {
+        for (path, module) in namedModules() {
+            if let mode = modes[path] { (module as? any TrainingModeSwitchable)?.isTraining = mode }
+        }
+    }
 }
