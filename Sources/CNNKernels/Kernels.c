@@ -1,4 +1,4 @@
-// Element-wise Float kernels of NN: the GELU and softmax's exponentials. Swift compiles for
+// Element-wise Float kernels of NN: the GELU, the SiLU and softmax's exponentials. Swift compiles for
 // the x86-64 baseline (SSE2, no FMA); each loop here is built a second time for AVX2+FMA and
 // chosen at run time: the GELU is 2.6× faster so (1.7 against 4.4 ms per 2²⁰ elements on one
 // core, measured).
@@ -80,6 +80,19 @@ static inline __attribute__((always_inline)) void gelu_loop(const float *x, floa
     for (ptrdiff_t i = 0; i < count; i++) gelu_element(x[i], y + i, slope + i);
 }
 
+/// One element of the SiLU: with `σ = 1/(1 + e^{−v})` from `e^{−|v|}` (never overflows),
+/// `y = v·σ` and `y′ = σ·(1 + v·(1 − σ))`.
+static inline __attribute__((always_inline)) void silu_element(float v, float *y, float *slope) {
+    const float e = exp_non_positive(v < 0 ? v : -v);
+    const float sigma = (v < 0 ? e : 1) / (1 + e);
+    *y = v * sigma;
+    *slope = sigma * (1 + v * (1 - sigma));
+}
+
+static inline __attribute__((always_inline)) void silu_loop(const float *x, float *y, float *slope, ptrdiff_t count) {
+    for (ptrdiff_t i = 0; i < count; i++) silu_element(x[i], y + i, slope + i);
+}
+
 static inline __attribute__((always_inline)) void shifted_exp_loop(float *x, ptrdiff_t count, float shift) {
     for (ptrdiff_t i = 0; i < count; i++) x[i] = exp_non_positive(x[i] - shift);
 }
@@ -92,6 +105,10 @@ void nn_shifted_exp_f32_portable(float *x, ptrdiff_t count, float shift) {
     shifted_exp_loop(x, count, shift);
 }
 
+void nn_silu_f32_portable(const float *x, float *y, float *slope, ptrdiff_t count) {
+    silu_loop(x, y, slope, count);
+}
+
 #if defined(__x86_64__)
 #define AVX2_FMA __attribute__((target("avx2,fma")))
 
@@ -101,6 +118,10 @@ static AVX2_FMA void gelu_avx2_fma(const float *x, float *y, float *slope, ptrdi
 
 static AVX2_FMA void shifted_exp_avx2_fma(float *x, ptrdiff_t count, float shift) {
     shifted_exp_loop(x, count, shift);
+}
+
+static AVX2_FMA void silu_avx2_fma(const float *x, float *y, float *slope, ptrdiff_t count) {
+    silu_loop(x, y, slope, count);
 }
 
 #endif
@@ -131,4 +152,14 @@ void nn_shifted_exp_f32(float *x, ptrdiff_t count, float shift) {
     }
 #endif
     shifted_exp_loop(x, count, shift);
+}
+
+void nn_silu_f32(const float *x, float *y, float *slope, ptrdiff_t count) {
+#if defined(__x86_64__)
+    if (nn_cpu_has_avx2_fma()) {
+        silu_avx2_fma(x, y, slope, count);
+        return;
+    }
+#endif
+    silu_loop(x, y, slope, count);
 }

@@ -31,6 +31,39 @@ func computeGELU<Scalar: MatrixScalar>(
     }
 }
 
+/// `yᵢ = SiLU(xᵢ)` and `slopeᵢ = SiLU′(xᵢ)` for `i ∈ range` (the formulas of ``SwiGLU``). `Float`
+/// runs the C kernel `nn_silu_f32` (the GELU's polynomial `exp`); other scalars call libm.
+@inline(__always)
+func computeSiLU<Scalar: MatrixScalar>(
+    _ x: UnsafeBufferPointer<Scalar>, values y: UnsafeMutableBufferPointer<Scalar>,
+    slopes slope: UnsafeMutableBufferPointer<Scalar>, range: Range<Int>
+) {
+    if Scalar.self == Float.self {
+        let xf = UnsafeRawPointer(x.baseAddress!).assumingMemoryBound(to: Float.self)
+        let yf = UnsafeMutableRawPointer(y.baseAddress!).assumingMemoryBound(to: Float.self)
+        let sf = UnsafeMutableRawPointer(slope.baseAddress!).assumingMemoryBound(to: Float.self)
+        nn_silu_f32(xf + range.lowerBound, yf + range.lowerBound, sf + range.lowerBound, range.count)
+        return
+    }
+    for i in range {
+        let v = x[i]
+        let sigma = 1 / (1 + Scalar.exp(-v))
+        y[i] = v * sigma
+        slope[i] = sigma * (1 + v * (1 - sigma))
+    }
+}
+
+/// The portable build of the `Float` SiLU kernel, for tests.
+func portableFloatSiLU(_ x: [Float]) -> (values: [Float], slopes: [Float]) {
+    var values = [Float](repeating: 0, count: x.count), slopes = values
+    values.withUnsafeMutableBufferPointer { y in
+        slopes.withUnsafeMutableBufferPointer { s in
+            nn_silu_f32_portable(x, y.baseAddress!, s.baseAddress!, x.count)
+        }
+    }
+    return (values, slopes)
+}
+
 /// `xⱼ ← e^{xⱼ − shift}` for `j < count`, every `xⱼ ≤ shift` (softmax's exponentials, shifted by
 /// the row's maximum). `Float` runs the C kernel `nn_shifted_exp_f32` (the GELU's polynomial
 /// `exp`, 1–2 ulp, AVX2+FMA when the CPU has it) instead of one libm call per element; other

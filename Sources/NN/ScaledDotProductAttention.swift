@@ -1,19 +1,24 @@
 import LinearAlgebra
 
 /// Multi-head scaled dot-product attention on projected queries, keys and values (PyTorch's
-/// `F.scaled_dot_product_attention` after the head split), with its backward pass.
+/// `F.scaled_dot_product_attention` after the head split), with grouped-query attention and its
+/// backward pass.
 ///
-/// `Q, K, V: n×d` hold `n = batch·T` rows (sequence `b` is rows `b·T ..< (b+1)·T`) and `h` heads
-/// of `d/h` columns each (head `j` is columns `j·d/h ..< (j+1)·d/h`), so no transposes are
-/// needed: every per-(sequence, head) product is a GEMM on a strided view. For each sequence and
-/// head, `S = Q·Kᵀ/√(d/h)` (`T×T`, entries above the diagonal set to −∞ when causal),
-/// `P = softmax(S)` row-wise and `O = P·V`.
+/// `Q: n×(h·e)` and `K, V: n×(g·e)` hold `n = batch·T` rows (sequence `b` is rows
+/// `b·T ..< (b+1)·T`), `h` query heads and `g` key/value heads of `e` columns each (head `j` is
+/// columns `j·e ..< (j+1)·e`); query head `j` reads key/value head `j / (h/g)` (grouped-query
+/// attention; `g = h` is plain multi-head attention). No transposes are needed: every
+/// per-(sequence, head) product is a GEMM on a strided view. For each sequence and head,
+/// `S = Q·Kᵀ/√e` (`T×T`, entries above the diagonal set to −∞ when causal), `P = softmax(S)`
+/// row-wise and `O = P·V` (`O: n×(h·e)`).
 ///
-/// Backward: `∂P = ∂O·Vᵀ`, `∂V = Pᵀ·∂O`, `∂S = P ⊙ (∂P − rowsum(∂P ⊙ P))`,
-/// `∂Q = ∂S·K/√(d/h)`, `∂K = ∂Sᵀ·Q/√(d/h)`.
+/// Backward: `∂P = ∂O·Vᵀ`, `∂V += Pᵀ·∂O`, `∂S = P ⊙ (∂P − rowsum(∂P ⊙ P))`,
+/// `∂Q = ∂S·K/√e`, `∂K += ∂Sᵀ·Q/√e`, the sums running over the query heads of a group.
 public struct ScaledDotProductAttention<Scalar: MatrixScalar> {
-    /// Number of heads `h`.
+    /// Number of query heads `h`.
     public let heads: Int
+    /// Number of key/value heads `g` (divides `h`).
+    public let keyValueHeads: Int
     /// Whether position `i` may attend only to positions `≤ i`.
     public let isCausal: Bool
     private var queries = Matrix<Scalar>.zeros(0, 0)
@@ -23,27 +28,32 @@ public struct ScaledDotProductAttention<Scalar: MatrixScalar> {
     private var probabilities = Matrix<Scalar>.zeros(0, 0)
     private var sequenceLength = 0
 
-    /// Attention with `heads` heads, causal (masked) or not.
-    public init(heads: Int, isCausal: Bool = false) {
-        precondition(heads > 0, "ScaledDotProductAttention: \(heads) heads")
+    /// Attention with `heads` query heads sharing `keyValueHeads` key/value heads (default: as
+    /// many, plain multi-head attention), causal (masked) or not.
+    public init(heads: Int, keyValueHeads: Int? = nil, isCausal: Bool = false) {
+        let groups = keyValueHeads ?? heads
+        precondition(heads > 0 && groups > 0 && heads % groups == 0,
+                     "ScaledDotProductAttention: \(heads) query heads do not share \(groups) key/value heads")
         self.heads = heads
+        self.keyValueHeads = groups
         self.isCausal = isCausal
     }
 
-    /// `O: n×d` for `Q, K, V: n×d`, with `n` a multiple of `sequenceLength`.
+    /// `O: n×(h·e)` for `Q: n×(h·e)`, `K, V: n×(g·e)`, with `n` a multiple of `sequenceLength`.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public mutating func forward(
         queries: Matrix<Scalar>, keys: Matrix<Scalar>, values: Matrix<Scalar>, sequenceLength t: Int
     ) -> Matrix<Scalar> {
         let (n, d) = (queries.rows, queries.columns)
+        precondition(d % heads == 0, "Attention: \(d) query features do not split into \(heads) heads")
+        let kvWidth = d / heads * keyValueHeads
         precondition(
-            keys.rows == n && keys.columns == d && values.rows == n && values.columns == d,
-            "Attention: Q \(queries.shapeDescription), K \(keys.shapeDescription), V \(values.shapeDescription) differ")
+            keys.rows == n && keys.columns == kvWidth && values.rows == n && values.columns == kvWidth,
+            "Attention: Q \(queries.shapeDescription), K \(keys.shapeDescription), V \(values.shapeDescription) do not fit \(heads) heads sharing \(keyValueHeads)")
         precondition(t > 0 && n % t == 0, "Attention: \(n) rows are not whole sequences of \(t)")
-        precondition(d % heads == 0, "Attention: \(d) features do not split into \(heads) heads")
         (self.queries, self.keys, self.values, sequenceLength) = (queries, keys, values, t)
-        let (batch, heads, isCausal) = (n / t, self.heads, self.isCausal)
+        let (batch, heads, groups, isCausal) = (n / t, self.heads, self.keyValueHeads, self.isCausal)
         let scale = 1 / Scalar(d / heads).squareRoot()
         if probabilities.rows != batch * heads * t || probabilities.columns != t {
             probabilities = .zeros(batch * heads * t, t)
@@ -55,12 +65,12 @@ public struct ScaledDotProductAttention<Scalar: MatrixScalar> {
                 splitSequences(batch, t, d) { sequences in
                     for b in sequences {
                         for head in 0..<heads {
-                            let block = HeadBlock(sequence: b, head: head, length: t, width: d, heads: heads)
-                            let (q, k, v) = (block.of(inputs[0]), block.of(inputs[1]), block.of(inputs[2]))
+                            let block = HeadBlock(sequence: b, head: head, length: t, width: d, heads: heads, groups: groups)
+                            let (q, k, v) = (block.query(inputs[0]), block.keyValue(inputs[1]), block.keyValue(inputs[2]))
                             let p = block.probabilities(outputs[0])
                             p.gemm(q, k, transposeB: .transposed, alpha: scale)  // S = Q·Kᵀ/√(d/h)
                             softmaxRows(p.base, size: t, isCausal: isCausal)
-                            block.of(outputs[1]).gemm(p.readOnly, v)  // O = P·V
+                            block.query(outputs[1]).gemm(p.readOnly, v)  // O = P·V
                         }
                     }
                 }
@@ -70,7 +80,7 @@ public struct ScaledDotProductAttention<Scalar: MatrixScalar> {
         return results[1]
     }
 
-    /// `(∂L/∂Q, ∂L/∂K, ∂L/∂V)` from `∂L/∂O: n×d`, for the most recent forward.
+    /// `(∂L/∂Q, ∂L/∂K, ∂L/∂V)` from `∂L/∂O: n×(h·e)`, for the most recent forward.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public mutating func backward(_ outputGradient: Matrix<Scalar>)
@@ -79,24 +89,29 @@ public struct ScaledDotProductAttention<Scalar: MatrixScalar> {
         let (n, d, t) = (queries.rows, queries.columns, sequenceLength)
         precondition(outputGradient.rows == n && outputGradient.columns == d && t > 0,
                      "Attention.backward: ∂L/∂O \(outputGradient.shapeDescription), forward gave \(n)×\(d)")
-        let (batch, heads) = (n / t, heads)
+        let (batch, heads, groups) = (n / t, heads, keyValueHeads)
         let scale = 1 / Scalar(d / heads).squareRoot()
-        // ∂Q, ∂K, ∂V, then one T×T scratch block of ∂P/∂S per sequence.
-        var results: [Matrix<Scalar>] = [.unsafeUninitialized(n, d), .unsafeUninitialized(n, d), .unsafeUninitialized(n, d), .zeros(batch * t, t)]
+        let kvWidth = d / heads * groups
+        // ∂Q, ∂K, ∂V, then one T×T scratch block of ∂P/∂S per sequence. ∂K and ∂V sum over the
+        // query heads of a group: the group's first head writes (β = 0), the others add.
+        var results: [Matrix<Scalar>] = [
+            .unsafeUninitialized(n, d), .unsafeUninitialized(n, kvWidth), .unsafeUninitialized(n, kvWidth), .zeros(batch * t, t),
+        ]
         Matrix.withUnsafeViews(of: [queries, keys, values, outputGradient, probabilities]) { inputs in
             Matrix.withUnsafeMutableViews(of: &results) { outputs in
                 splitSequences(batch, t, d) { sequences in
                     for b in sequences {
                         for head in 0..<heads {
-                            let block = HeadBlock(sequence: b, head: head, length: t, width: d, heads: heads)
-                            let (q, k, v, dO) = (block.of(inputs[0]), block.of(inputs[1]), block.of(inputs[2]), block.of(inputs[3]))
-                            let p = block.probabilities(inputs[4])
+                            let block = HeadBlock(sequence: b, head: head, length: t, width: d, heads: heads, groups: groups)
+                            let (q, k, v) = (block.query(inputs[0]), block.keyValue(inputs[1]), block.keyValue(inputs[2]))
+                            let (dO, p) = (block.query(inputs[3]), block.probabilities(inputs[4]))
                             let dS = outputs[3][rows: (b * t)..<((b + 1) * t)]
+                            let accumulate: Scalar = block.isFirstOfGroup ? 0 : 1
                             dS.gemm(dO, v, transposeB: .transposed)  // ∂P = ∂O·Vᵀ
-                            block.of(outputs[2]).gemm(p, dO, transposeA: .transposed)  // ∂V = Pᵀ·∂O
+                            block.keyValue(outputs[2]).gemm(p, dO, transposeA: .transposed, beta: accumulate)  // ∂V += Pᵀ·∂O
                             softmaxBackwardRows(probabilities: p.base, gradient: dS.base, size: t)
-                            block.of(outputs[0]).gemm(dS.readOnly, k, alpha: scale)  // ∂Q = ∂S·K/√(d/h)
-                            block.of(outputs[1]).gemm(dS.readOnly, q, transposeA: .transposed, alpha: scale)  // ∂K = ∂Sᵀ·Q/√(d/h)
+                            block.query(outputs[0]).gemm(dS.readOnly, k, alpha: scale)  // ∂Q = ∂S·K/√e
+                            block.keyValue(outputs[1]).gemm(dS.readOnly, q, transposeA: .transposed, alpha: scale, beta: accumulate)  // ∂K += ∂Sᵀ·Q/√e
                         }
                     }
                 }
@@ -106,21 +121,30 @@ public struct ScaledDotProductAttention<Scalar: MatrixScalar> {
     }
 }
 
-/// Where one (sequence, head) pair lives: rows `b·T ..< (b+1)·T` and columns `j·d/h ..< (j+1)·d/h`
-/// of an `n×d` matrix, and its `T×T` block of the stacked probabilities.
+/// Where one (sequence, query head) pair lives: rows `b·T ..< (b+1)·T`, columns `j·e ..< (j+1)·e`
+/// of `Q`/`O`, columns of key/value head `j / (h/g)` of `K`/`V`, and its `T×T` block of the
+/// stacked probabilities.
 private struct HeadBlock {
-    let rows: Range<Int>, columns: Range<Int>, probabilityRows: Range<Int>
+    let rows: Range<Int>, queryColumns: Range<Int>, keyValueColumns: Range<Int>, probabilityRows: Range<Int>
+    /// Whether the query head is its group's first (which writes the group's `∂K`, `∂V`).
+    let isFirstOfGroup: Bool
 
-    init(sequence b: Int, head j: Int, length t: Int, width d: Int, heads: Int) {
-        let size = d / heads
+    init(sequence b: Int, head j: Int, length t: Int, width d: Int, heads: Int, groups: Int) {
+        let (size, perGroup) = (d / heads, heads / groups)
         rows = (b * t)..<((b + 1) * t)
-        columns = (j * size)..<((j + 1) * size)
+        queryColumns = (j * size)..<((j + 1) * size)
+        keyValueColumns = ((j / perGroup) * size)..<((j / perGroup + 1) * size)
+        isFirstOfGroup = j % perGroup == 0
         let block = b * heads + j
         probabilityRows = (block * t)..<((block + 1) * t)
     }
 
-    func of<Scalar>(_ m: UnsafeMatrixView<Scalar>) -> UnsafeMatrixView<Scalar> { m[rows: rows][columns: columns] }
-    func of<Scalar>(_ m: UnsafeMutableMatrixView<Scalar>) -> UnsafeMutableMatrixView<Scalar> { m[rows: rows][columns: columns] }
+    func query<Scalar>(_ m: UnsafeMatrixView<Scalar>) -> UnsafeMatrixView<Scalar> { m[rows: rows][columns: queryColumns] }
+    func query<Scalar>(_ m: UnsafeMutableMatrixView<Scalar>) -> UnsafeMutableMatrixView<Scalar> { m[rows: rows][columns: queryColumns] }
+    func keyValue<Scalar>(_ m: UnsafeMatrixView<Scalar>) -> UnsafeMatrixView<Scalar> { m[rows: rows][columns: keyValueColumns] }
+    func keyValue<Scalar>(_ m: UnsafeMutableMatrixView<Scalar>) -> UnsafeMutableMatrixView<Scalar> {
+        m[rows: rows][columns: keyValueColumns]
+    }
     func probabilities<Scalar>(_ p: UnsafeMatrixView<Scalar>) -> UnsafeMatrixView<Scalar> { p[rows: probabilityRows] }
     func probabilities<Scalar>(_ p: UnsafeMutableMatrixView<Scalar>) -> UnsafeMutableMatrixView<Scalar> { p[rows: probabilityRows] }
 }

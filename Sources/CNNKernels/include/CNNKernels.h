@@ -20,6 +20,14 @@ void nn_shifted_exp_f32(float *x, ptrdiff_t count, float shift);
 /// The portable build of the same loop, for tests.
 void nn_shifted_exp_f32_portable(float *x, ptrdiff_t count, float shift);
 
+/// `y[i] = SiLU(x[i]) = x[i]·σ(x[i])` and `slope[i] = SiLU′(x[i]) = σ·(1 + x[i]·(1 − σ))` for
+/// `i < count`, `σ = 1/(1 + e^{−x})` by the polynomial `exp` of the GELU. AVX2+FMA when the CPU has
+/// both, portable otherwise.
+void nn_silu_f32(const float *x, float *y, float *slope, ptrdiff_t count);
+
+/// The portable build of the same loop, for tests.
+void nn_silu_f32_portable(const float *x, float *y, float *slope, ptrdiff_t count);
+
 /// Whether this CPU has AVX2 and FMA (what the fast builds of these kernels need).
 int nn_cpu_has_avx2_fma(void);
 
