@@ -29,6 +29,7 @@ let package = Package(
         .target(name: "LowRank", dependencies: ["LinearAlgebra"]),
         .target(name: "LoRABench", dependencies: ["LinearAlgebra", "LoRA", "Plotting"]),
         .target(name: "CKernels"),
+        .target(name: "CQuantKernels"),
         .target(name: "Layers", dependencies: ["LinearAlgebra", "CKernels"]),
         .target(name: "Optimizers", dependencies: ["LinearAlgebra", "Layers"]),
         .target(
@@ -45,6 +46,7 @@ let package = Package(
         ),
         .target(name: "CommandTestSupport", path: "Tests/CommandTestSupport"),
         .testTarget(name: "LinearAlgebraTests", dependencies: ["LinearAlgebra", "CKernels"]),
+        .testTarget(name: "CQuantKernelsTests", dependencies: ["CQuantKernels"]),
         .testTarget(name: "LoRATests", dependencies: ["LoRA", "Layers", "Optimizers", "LoRATool", "CommandTestSupport"]),
         .testTarget(name: "LoRABenchTests", dependencies: ["LoRABench"]),
         .testTarget(name: "PlottingTests", dependencies: ["Plotting"]),
