@@ -33,6 +33,7 @@ let package = Package(
         ),
         .target(name: "CNNKernels"),
         .target(name: "CLowRankKernel"),
+        .target(name: "CQuantKernels"),
 
         .target(
             name: "LinearAlgebra",
@@ -64,6 +65,7 @@ let package = Package(
 
         .target(name: "CommandTestSupport", path: "Tests/CommandTestSupport"),
         .testTarget(name: "LinearAlgebraTests", dependencies: ["LinearAlgebra"]),
+        .testTarget(name: "CQuantKernelsTests", dependencies: ["CQuantKernels"]),
         .testTarget(
             name: "TensorFormatsTests", dependencies: ["TensorFormats", "LinearAlgebra", "PEFT", "CommandTestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(
