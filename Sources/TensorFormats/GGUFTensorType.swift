@@ -10,7 +10,7 @@ public enum GGMLType: UInt32, Sendable, CaseIterable, CustomStringConvertible {
     case f16 = 1
     case q4_0 = 2
     case q4_1 = 3
-    // 4 and 5 were Q4_2 and Q4_3, removed from ggml; files with them are refused as unknown.
+    // Ids 4 and 5 (Q4_2, Q4_3) are not ggml types; tensors with them are refused as unknown.
     case q5_0 = 6
     case q5_1 = 7
     case q8_0 = 8

@@ -31,6 +31,10 @@ struct GGUFMalformedTests {
         let header = GGUFImage(tensorCount: 0, metadataCount: 0).data
         #expect(open(header.prefix(10)) == .truncated(file: file, section: "the header", needed: 16, available: 10))
         #expect(open(header.prefix(20)) == .truncated(file: file, section: "the metadata count", needed: 24, available: 20))
+        #expect(GGUFError.truncated(file: file, section: "the header", needed: 16, available: 10).description
+                == "bad.gguf: truncated in the header: needs 16 bytes, has 10")
+        #expect(GGUFError.countTooLarge(file: file, section: "the tensor count", count: 2, minimumBytes: 48, available: 40).description
+                == "bad.gguf: the tensor count: count 2 needs at least 48 bytes, 40 remain")
     }
 
     @Test func badMagic() {
