@@ -269,7 +269,7 @@ struct GGUFMalformedTests {
     func randomCorruption() throws {
         let data = try Data(contentsOf: ggufFixture("types.gguf"))
         let header = try GGUFFile(data: data, path: file).dataOffset
-        var generator = SplitMix64(seed: 7)
+        var generator = CorruptionGenerator(seed: 7)
         for _ in 0..<3000 {
             var corrupt = data
             for _ in 0..<Int.random(in: 1...4, using: &generator) {
@@ -285,8 +285,8 @@ struct GGUFMalformedTests {
     }
 }
 
-/// A small seeded generator, so the corruption test is reproducible.
-struct SplitMix64: RandomNumberGenerator {
+/// A small seeded generator (SplitMix64), so the corruption test is reproducible.
+private struct CorruptionGenerator: RandomNumberGenerator {
     private var state: UInt64
     init(seed: UInt64) { state = seed }
     mutating func next() -> UInt64 {
