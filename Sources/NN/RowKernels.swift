@@ -32,3 +32,9 @@ func interleavedSum<Scalar: MatrixScalar>(_ count: Int, _ term: (Int) -> Scalar)
     }
     return ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
 }
+
+/// `yⱼ += xⱼ` for `j ∈ 0..<count` (rows as arguments, so the loop vectorises).
+@inline(__always)
+func addRow<Scalar: MatrixScalar>(_ x: UnsafePointer<Scalar>, into y: UnsafeMutablePointer<Scalar>, count: Int) {
+    for j in 0..<count { y[j] += x[j] }
+}
