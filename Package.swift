@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "TensorFormats", targets: ["TensorFormats"]),
         .library(name: "Plotting", targets: ["Plotting"]),
         .library(name: "LowRank", targets: ["LowRank"]),
+        .library(name: "Tokenizers", targets: ["Tokenizers"]),
         .executable(name: "lora", targets: ["LoRATool"]),
     ],
     dependencies: [
@@ -29,6 +30,7 @@ let package = Package(
         .target(name: "LowRank", dependencies: ["LinearAlgebra"]),
         .target(name: "LoRABench", dependencies: ["LinearAlgebra", "LoRA", "Plotting"]),
         .target(name: "CKernels"),
+        .target(name: "Tokenizers"),
         .target(name: "Layers", dependencies: ["LinearAlgebra", "CKernels"]),
         .target(name: "Optimizers", dependencies: ["LinearAlgebra", "Layers"]),
         .target(
@@ -55,6 +57,7 @@ let package = Package(
             name: "LowRankTests", dependencies: ["LowRank", "TensorFormats", "LoRATool", "CommandTestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "LayersTests", dependencies: ["Layers"]),
         .testTarget(name: "OptimizersTests", dependencies: ["Optimizers"]),
+        .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"], resources: [.copy("Fixtures")]),
         .executableTarget(
             name: "LinearAlgebraBenchmarks",
             dependencies: [
