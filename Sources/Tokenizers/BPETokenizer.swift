@@ -142,7 +142,8 @@ public struct BPETokenizer: Sendable {
                 start = end
                 if let cached = cache[piece] {
                     let from = Int(cached >> 32), count = Int(cached & 0xFFFF_FFFF)
-                    output.append(contentsOf: output[from..<(from + count)])
+                    // Element by element: appending a slice of `output` to itself would copy it whole.
+                    for index in from..<(from + count) { output.append(output[index]) }
                     continue
                 }
                 let from = output.count
