@@ -76,9 +76,18 @@ struct ReferenceFixture: Decodable {
         var chatMessages: [ChatMessage] { messages.map { ChatMessage(role: $0.role, content: $0.content) } }
     }
 
+    /// A long text on this machine, checked by token count and FNV-1a hash of its ids.
+    struct LongText: Decodable, Sendable {
+        var path: String
+        var bytes: Int
+        var tokenCount: Int
+        var fnv1a64: String
+    }
+
     var cases: [Case]
     var decodes: [Decode]
     var chats: [Chat]
+    var longTexts: [LongText]
 }
 
 enum Fixtures {
