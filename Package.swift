@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "LoRA", targets: ["LoRA"]),
         .library(name: "PEFT", targets: ["PEFT"]),
         .library(name: "Training", targets: ["Training"]),
+        .library(name: "Tokenizers", targets: ["Tokenizers"]),
         .library(name: "Plotting", targets: ["Plotting"]),
         .library(name: "LoRABench", targets: ["LoRABench"]),
         .executable(name: "lora", targets: ["LoRATool"]),
@@ -48,6 +49,7 @@ let package = Package(
         .target(name: "PEFT", dependencies: ["LinearAlgebra", "TensorFormats", "LowRank", "LoRA"]),
         .target(name: "Training", dependencies: ["LinearAlgebra", "NN", "Optimizers", "LoRA"]),
         .target(name: "LoRABench", dependencies: ["LinearAlgebra", "LoRA", "Plotting"]),
+        .target(name: "Tokenizers"),
         .target(
             name: "LoRAKit",
             dependencies: [
@@ -82,6 +84,7 @@ let package = Package(
         .testTarget(name: "TrainingTests", dependencies: ["Training", "LoRA", "NN", "Optimizers", "LoRATool", "CommandTestSupport"]),
         .testTarget(name: "PlottingTests", dependencies: ["Plotting"]),
         .testTarget(name: "LoRABenchTests", dependencies: ["LoRABench"]),
+        .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"], resources: [.copy("Fixtures")]),
 
         .executableTarget(
             name: "LinearAlgebraBenchmarks",
