@@ -47,7 +47,7 @@ let package = Package(
         .target(name: "Optimizers", dependencies: ["LinearAlgebra", "NN"]),
         .target(name: "LoRA", dependencies: ["LinearAlgebra", "NN", "CLowRankKernel"]),
         .target(name: "PEFT", dependencies: ["LinearAlgebra", "TensorFormats", "LowRank", "LoRA"]),
-        .target(name: "Training", dependencies: ["LinearAlgebra", "NN", "Optimizers", "LoRA"]),
+        .target(name: "Training", dependencies: ["LinearAlgebra", "TensorFormats", "NN", "Optimizers", "LoRA"]),
         .target(name: "LoRABench", dependencies: ["LinearAlgebra", "LoRA", "Plotting"]),
         .target(name: "Tokenizers"),
         .target(
