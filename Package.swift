@@ -85,6 +85,7 @@ let package = Package(
         .testTarget(name: "PlottingTests", dependencies: ["Plotting"]),
         .testTarget(name: "LoRABenchTests", dependencies: ["LoRABench"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "ReadmeExamplesTests", dependencies: ["LoRAKit"]),
 
         .executableTarget(
             name: "LinearAlgebraBenchmarks",
