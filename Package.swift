@@ -95,7 +95,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "LowRankBenchmarks",
-            dependencies: ["LowRank", .product(name: "Benchmark", package: "benchmark")],
+            dependencies: ["LinearAlgebra", "LowRank", .product(name: "Benchmark", package: "benchmark")],
             path: "Benchmarks/LowRankBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
