@@ -173,3 +173,18 @@ public struct AdapterTrainingHistory: Sendable {
 
     public subscript<T>(dynamicMember keyPath: KeyPath<TrainingHistory, T>) -> T { history[keyPath: keyPath] }
 }
+
+extension TrainingOptions {
+    /// One replica per BLAS thread, but none with fewer than 256 tokens of a batch: smaller parts
+    /// make GEMMs too thin to pay, and each replica of a full fine-tuning holds its own gradients.
+    public static func defaultReplicas(batchSize: Int, sequenceLength: Int) -> Int {
+        max(1, min(BLAS.threadCount, batchSize * sequenceLength / 256))
+    }
+
+    /// How the training steps use the cores, e.g. `2 data-parallel replicas of 32+ sequences, one BLAS thread each`.
+    public var parallelismDescription: String {
+        replicas == 1
+            ? "one model on \(BLAS.threadCount) BLAS thread(s)"
+            : "\(replicas) data-parallel replicas of \(batchSize / replicas)+ sequences, one BLAS thread each"
+    }
+}
