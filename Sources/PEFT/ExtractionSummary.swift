@@ -7,20 +7,23 @@ public struct ExtractionSummary: Report, Sendable, Equatable {
     /// The adapter directory.
     public var out: String
     public var modules: [ExtractedModuleReport]
+    /// The files written into ``out``.
+    public var files: [String]
     /// `A` and `B` entries of every module.
     public var parameters: Int
+    /// `d·k` summed over the adapted weights.
+    public var adaptedWeights: Int
+    /// ``parameters`` over ``adaptedWeights``.
+    public var parameterFraction: Double
 
     public init(out: String, modules: [ExtractedModuleReport], parameters: Int) {
         self.out = out
         self.modules = modules
+        files = [PEFTAdapter<Double>.configurationFileName, PEFTAdapter<Double>.weightsFileName]
         self.parameters = parameters
+        adaptedWeights = modules.reduce(0) { $0 + $1.shape.reduce(1, *) }
+        parameterFraction = Double(parameters) / Double(adaptedWeights)
     }
-
-    /// The files written into ``out``.
-    public var files: [String] { [PEFTAdapter<Double>.configurationFileName, PEFTAdapter<Double>.weightsFileName] }
-    /// `d·k` summed over the adapted weights.
-    public var adaptedWeights: Int { modules.reduce(0) { $0 + $1.shape.reduce(1, *) } }
-    public var parameterFraction: Double { Double(parameters) / Double(adaptedWeights) }
 
     /// A markdown table of the modules, the total and the files written.
     public func text() -> String {
@@ -39,15 +42,5 @@ public struct ExtractionSummary: Report, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case out, files, modules, parameters, adaptedWeights = "adapted_weights", parameterFraction = "parameter_fraction"
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(out, forKey: .out)
-        try container.encode(files, forKey: .files)
-        try container.encode(modules, forKey: .modules)
-        try container.encode(parameters, forKey: .parameters)
-        try container.encode(adaptedWeights, forKey: .adaptedWeights)
-        try container.encode(parameterFraction, forKey: .parameterFraction)
     }
 }

@@ -7,13 +7,15 @@ public struct MergeSummary: Report, Sendable, Equatable {
     /// The merged model's path.
     public var out: String
     public var weights: [MergedWeightReport]
+    /// Weights merged: one per report.
+    public var merged: Int
     /// Tensors of the base copied unchanged.
     public var copied: Int
-    public var merged: Int { weights.count }
 
     public init(out: String, weights: [MergedWeightReport], copied: Int) {
         self.out = out
         self.weights = weights
+        merged = weights.count
         self.copied = copied
     }
 
@@ -28,36 +30,5 @@ public struct MergeSummary: Report, Sendable, Equatable {
             })
         return table.markdown(rightAligned: [3, 4, 5, 6])
             + "\nwrote \(out): \(merged) weights merged, \(copied) tensors copied unchanged"
-    }
-
-    enum CodingKeys: String, CodingKey { case out, weights, merged, copied }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(out, forKey: .out)
-        try container.encode(weights, forKey: .weights)
-        try container.encode(merged, forKey: .merged)
-        try container.encode(copied, forKey: .copied)
-    }
-}
-
-extension MergedWeightReport: Encodable {
-    enum CodingKeys: String, CodingKey {
-        case key, shape, dtype
-        case relativeChange = "relative_change", roundingError = "rounding_error"
-        case relativeRoundingError = "relative_rounding_error", swallowedFraction = "swallowed_fraction"
-        case worstErrorULPs = "worst_error_ulps"
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(key, forKey: .key)
-        try container.encode(dtype.rawValue, forKey: .dtype)
-        try container.encode(shape, forKey: .shape)
-        try container.encode(relativeChange, forKey: .relativeChange)
-        try container.encode(roundingError, forKey: .roundingError)
-        try container.encode(relativeRoundingError, forKey: .relativeRoundingError)
-        try container.encode(swallowedFraction, forKey: .swallowedFraction)
-        try container.encode(worstErrorULPs, forKey: .worstErrorULPs)
     }
 }

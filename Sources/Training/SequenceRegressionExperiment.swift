@@ -53,11 +53,13 @@ public struct SequenceRegressionExperiment: Sendable {
         // The training peak, read before the merge check keeps copies of the adapted weights.
         let peak = peakResidentBytes()
         let probe = data.batch(0..<min(options.batchSize, data.samples)).inputs
+        let summary = TrainingRunSummary(
+            mode: lora == nil ? "full" : "lora", trainableParameters: model.trainableParameterCount,
+            totalParameters: model.parameterCount, baseParameters: baseParameters, adaptedModules: adaptedModules,
+            replicas: options.replicas, peakRSSBytes: peak,
+            merge: lora == nil ? nil : model.checkMergeRoundTrip(probe: probe, sequenceLength: data.sequenceLength))
         return TrainingReport(
-            lora: lora, adaptedModules: adaptedModules, history: history,
-            trainableParameters: model.trainableParameterCount, totalParameters: model.parameterCount,
-            baseParameters: baseParameters, replicas: options.replicas, peakRSSBytes: peak,
-            merge: lora == nil ? nil : model.checkMergeRoundTrip(probe: probe, sequenceLength: data.sequenceLength),
+            lora: lora, history: history, summary: summary,
             appliedUpdate: tracked.map { ($0.weights.b * $0.weights.a * $0.weights.scale, $0.weights.scale) })
     }
 

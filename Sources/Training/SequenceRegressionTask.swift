@@ -164,14 +164,22 @@ public final class SequenceRegressionTrainer<Scalar: MatrixScalar> {
 }
 
 /// A ``TrainingHistory`` with the norms of one adapter over the run; reads the history's fields
-/// directly (`run.losses`).
+/// directly (`run.losses`) and encodes them beside `norms`.
 @dynamicMemberLookup
-public struct AdapterTrainingHistory: Sendable {
+public struct AdapterTrainingHistory: Encodable, Sendable {
     public var history: TrainingHistory
     /// The adapter's norms at the start of every epoch and after the last.
     public var norms: [AdapterNorms]
 
     public subscript<T>(dynamicMember keyPath: KeyPath<TrainingHistory, T>) -> T { history[keyPath: keyPath] }
+
+    enum CodingKeys: String, CodingKey { case norms }
+
+    public func encode(to encoder: any Encoder) throws {
+        try history.encode(to: encoder)
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(norms, forKey: .norms)
+    }
 }
 
 extension TrainingOptions {

@@ -8,13 +8,14 @@ public struct SweepRun: Encodable, Sendable, Equatable {
     public var trainableParameters: Int
     public var tokensPerSecond: Double
     /// Final loss per thousand trainable parameters: lower is more efficient.
-    public var lossPerThousandParameters: Double { finalLoss / (Double(trainableParameters) / 1000) }
+    public var lossPerThousandParameters: Double
 
     public init(rank: Int, finalLoss: Double, trainableParameters: Int, tokensPerSecond: Double) {
         self.rank = rank
         self.finalLoss = finalLoss
         self.trainableParameters = trainableParameters
         self.tokensPerSecond = tokensPerSecond
+        lossPerThousandParameters = finalLoss / (Double(trainableParameters) / 1000)
     }
 
     /// `rank    8: final loss 0.1234, 8,192 parameters, 0.0151 loss per 1K parameters`.
@@ -26,15 +27,6 @@ public struct SweepRun: Encodable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case rank, finalLoss = "final_loss", trainableParameters = "trainable_parameters"
         case tokensPerSecond = "tokens_per_second", lossPerThousandParameters = "loss_per_1k_parameters"
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(rank, forKey: .rank)
-        try container.encode(finalLoss, forKey: .finalLoss)
-        try container.encode(trainableParameters, forKey: .trainableParameters)
-        try container.encode(tokensPerSecond, forKey: .tokensPerSecond)
-        try container.encode(lossPerThousandParameters, forKey: .lossPerThousandParameters)
     }
 }
 
