@@ -89,6 +89,7 @@ let package = Package(
         .testTarget(name: "FileCommandsTests", dependencies: ["PEFT", "TensorFormats", "LoRATool", "CommandTestSupport"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "LoRA", "NN", "Optimizers", "LoRATool", "CommandTestSupport"]),
         .testTarget(name: "PlottingTests", dependencies: ["Plotting"]),
+        .testTarget(name: "ReportingTests", dependencies: ["Reporting"]),
         .testTarget(name: "LoRABenchTests", dependencies: ["LoRABench"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"], resources: [.copy("Fixtures")]),
 
