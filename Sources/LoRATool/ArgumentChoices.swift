@@ -28,7 +28,7 @@ enum ArithmeticPrecision: String, ExpressibleByArgument, CaseIterable {
 }
 
 /// `--model`: a preset transformer shape by its id, or `all` of them.
-struct ModelChoice: ExpressibleByArgument, Equatable {
+struct ModelChoice: ExpressibleByArgument {
     /// The presets chosen: one, or every one for `all`.
     var shapes: [TransformerShape]
 
