@@ -7,5 +7,6 @@
 @_exported import Optimizers
 @_exported import PEFT
 @_exported import Plotting
+@_exported import Reporting
 @_exported import TensorFormats
 @_exported import Training

@@ -140,3 +140,11 @@ public enum AdapterExtraction {
         return (suffix ?? path).replacingOccurrences(of: ".", with: "\\.")
     }
 }
+
+/// Encodes with snake_case keys, as `lora extract --format json` prints each module.
+extension ExtractedModuleReport: Encodable {
+    enum CodingKeys: String, CodingKey {
+        case module, shape, rank, parameters
+        case retainedEnergy = "retained_energy", absoluteError = "absolute_error", relativeError = "relative_error"
+    }
+}
