@@ -60,7 +60,7 @@ let package = Package(
             name: "LoRAKit",
             dependencies: [
                 "LinearAlgebra", "TensorFormats", "LowRank", "ModelSizing", "NN", "Optimizers", "LoRA", "PEFT",
-                "Training", "Plotting", "Reporting",
+                "Training", "Plotting", "Reporting", "Tokenizers",
             ]),
         .executableTarget(
             name: "LoRATool",

@@ -8,5 +8,7 @@
 @_exported import PEFT
 @_exported import Plotting
 @_exported import Reporting
+@_exported import Reporting
 @_exported import TensorFormats
+@_exported import Tokenizers
 @_exported import Training
