@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .library(name: "LoRAKit", targets: ["LoRAKit"]),
         .library(name: "LinearAlgebra", targets: ["LinearAlgebra"]),
+        .library(name: "FileSafety", targets: ["FileSafety"]),
         .library(name: "TensorFormats", targets: ["TensorFormats"]),
         .library(name: "LowRank", targets: ["LowRank"]),
         .library(name: "ModelSizing", targets: ["ModelSizing"]),
@@ -36,19 +37,21 @@ let package = Package(
         .target(name: "CNNKernels"),
         .target(name: "CLowRankKernel"),
         .target(name: "CQuantKernels"),
+        .target(name: "CTemporaryCleanup"),
 
         .target(
             name: "LinearAlgebra",
             dependencies: ["CBLASLAPACK", .product(name: "RealModule", package: "swift-numerics")]),
-        .target(name: "TensorFormats"),
-        .target(name: "Plotting"),
+        .target(name: "FileSafety", dependencies: ["CTemporaryCleanup"]),
+        .target(name: "TensorFormats", dependencies: ["FileSafety"]),
+        .target(name: "Plotting", dependencies: ["FileSafety"]),
         .target(name: "Reporting"),
         .target(name: "ModelSizing", dependencies: ["Reporting"]),
         .target(name: "LowRank", dependencies: ["LinearAlgebra", "Plotting", "Reporting"]),
         .target(name: "NN", dependencies: ["LinearAlgebra", "CNNKernels"]),
         .target(name: "Optimizers", dependencies: ["LinearAlgebra", "NN"]),
-        .target(name: "LoRA", dependencies: ["LinearAlgebra", "NN", "CLowRankKernel"]),
-        .target(name: "PEFT", dependencies: ["LinearAlgebra", "TensorFormats", "LowRank", "LoRA", "Reporting"]),
+        .target(name: "LoRA", dependencies: ["LinearAlgebra", "FileSafety", "NN", "CLowRankKernel"]),
+        .target(name: "PEFT", dependencies: ["LinearAlgebra", "FileSafety", "TensorFormats", "LowRank", "LoRA", "Reporting"]),
         .target(
             name: "Training",
             dependencies: ["LinearAlgebra", "TensorFormats", "NN", "Optimizers", "LoRA", "Plotting", "Reporting"]),
@@ -59,7 +62,7 @@ let package = Package(
         .target(
             name: "LoRAKit",
             dependencies: [
-                "LinearAlgebra", "TensorFormats", "LowRank", "ModelSizing", "NN", "Optimizers", "LoRA", "PEFT",
+                "LinearAlgebra", "FileSafety", "TensorFormats", "LowRank", "ModelSizing", "NN", "Optimizers", "LoRA", "PEFT",
                 "Training", "Plotting", "Reporting", "Tokenizers",
             ]),
         .executableTarget(
@@ -73,6 +76,7 @@ let package = Package(
 
         .target(name: "CommandTestSupport", path: "Tests/CommandTestSupport"),
         .testTarget(name: "LinearAlgebraTests", dependencies: ["LinearAlgebra"]),
+        .testTarget(name: "FileSafetyTests", dependencies: ["FileSafety"]),
         .testTarget(name: "CQuantKernelsTests", dependencies: ["CQuantKernels"]),
         .testTarget(
             name: "TensorFormatsTests", dependencies: ["TensorFormats", "LinearAlgebra", "PEFT", "CommandTestSupport"], resources: [.copy("Fixtures")]),

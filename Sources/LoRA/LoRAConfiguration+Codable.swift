@@ -1,3 +1,4 @@
+import FileSafety
 import Foundation
 
 /// PEFT's `adapter_config.json` encoding of ``LoRAConfiguration``.
@@ -124,22 +125,19 @@ extension LoRAConfiguration: Codable {
     public static func read(from url: URL) throws(LoRAConfigurationError) -> (configuration: LoRAConfiguration, warnings: [String]) {
         let data: Data
         do {
-            data = try Data(contentsOf: url)
+            data = try FileContents.bytes(of: url)
         } catch {
-            throw .fileError(path: url.path, reason: "cannot read: \(error.localizedDescription)")
+            throw .fileError(path: url.path, reason: "cannot \(error.operation): \(error.reason)")
         }
         let configuration: LoRAConfiguration
         do {
             configuration = try JSONDecoder().decode(LoRAConfiguration.self, from: data)
         } catch let error as LoRAConfigurationError {
             throw .malformedFile(path: url.path, reason: error.description)
-        } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context) {
-            let key = context.codingPath.map(\.stringValue).joined(separator: ".")
-            throw .malformedFile(path: url.path, reason: "\"\(key)\": \(context.debugDescription)")
-        } catch DecodingError.dataCorrupted(let context) {
-            throw .malformedFile(path: url.path, reason: "invalid JSON: \(context.underlyingError.map { "\($0)" } ?? context.debugDescription)")
+        } catch let error as DecodingError {
+            throw .malformedFile(path: url.path, reason: plainDescription(of: error))
         } catch {
-            throw .malformedFile(path: url.path, reason: "\(error)")
+            throw .malformedFile(path: url.path, reason: "not valid JSON")
         }
         do {
             try configuration.validate()
@@ -155,15 +153,54 @@ extension LoRAConfiguration: Codable {
         return (configuration, warnings + unknown)
     }
 
-    /// Writes the configuration as PEFT's `adapter_config.json` (sorted keys, pretty-printed),
-    /// atomically: a failure leaves no partial file.
-    public func write(to url: URL) throws(LoRAConfigurationError) {
+    /// The bytes ``write(to:)`` writes: PEFT's `adapter_config.json`, sorted keys, pretty-printed.
+    public func encodedFile() throws -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return try encoder.encode(self)
+    }
+
+    /// Writes the configuration as PEFT's `adapter_config.json` (sorted keys, pretty-printed),
+    /// atomically: a failure or an interruption leaves no partial file.
+    public func write(to url: URL) throws(LoRAConfigurationError) {
+        let data: Data
+        do { data = try encodedFile() } catch { throw .fileError(path: url.path, reason: "cannot encode the configuration") }
         do {
-            try encoder.encode(self).write(to: url, options: .atomic)
+            try StagedFiles.write(data, to: url)
         } catch {
-            throw .fileError(path: url.path, reason: "cannot write: \(error.localizedDescription)")
+            throw .fileError(path: url.path, reason: "cannot \(error.operation): \(error.reason)")
         }
+    }
+}
+
+/// A decoding failure as the key it happened at and what was wrong there, without Swift's
+/// rendering of the coding path and context.
+private func plainDescription(of error: DecodingError) -> String {
+    func at(_ path: [any CodingKey]) -> String {
+        path.isEmpty ? "" : "\"\(path.map { $0.intValue.map(String.init) ?? $0.stringValue }.joined(separator: "."))\": "
+    }
+    switch error {
+    case let .typeMismatch(type, context), let .valueNotFound(type, context):
+        return at(context.codingPath) + "expected \(jsonTypeName(type))"
+    case let .keyNotFound(key, context):
+        return at(context.codingPath) + "missing key \"\(key.stringValue)\""
+    case let .dataCorrupted(context):
+        return context.codingPath.isEmpty ? "not valid JSON" : at(context.codingPath) + "invalid value"
+    @unknown default:
+        return "not a valid configuration"
+    }
+}
+
+/// The JSON kind a Swift type decodes from: `a string`, `a number`, `a list`.
+private func jsonTypeName(_ type: Any.Type) -> String {
+    switch type {
+    case is String.Type: "a string"
+    case is Bool.Type: "true or false"
+    case is Int.Type: "an integer"
+    case is Double.Type: "a number"
+    case is [String].Type: "a list of strings"
+    case is [String: Int].Type: "an object of integers"
+    case is [String: Double].Type: "an object of numbers"
+    default: "another type of value"
     }
 }

@@ -1,4 +1,5 @@
 // `import LoRAKit` gives every library module of the package at once.
+@_exported import FileSafety
 @_exported import LinearAlgebra
 @_exported import LoRA
 @_exported import LowRank
@@ -7,7 +8,6 @@
 @_exported import Optimizers
 @_exported import PEFT
 @_exported import Plotting
-@_exported import Reporting
 @_exported import Reporting
 @_exported import TensorFormats
 @_exported import Tokenizers

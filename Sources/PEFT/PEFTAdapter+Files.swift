@@ -1,3 +1,4 @@
+import FileSafety
 import Foundation
 import LinearAlgebra
 import LoRA
@@ -16,6 +17,15 @@ extension PEFTAdapter {
     /// `modules_to_save`, DoRA magnitudes) and modules the configuration does not target are
     /// skipped with a warning.
     public static func read(from directory: URL) throws(PEFTAdapterError) -> (adapter: PEFTAdapter, warnings: [String]) {
+        var isDirectory: ObjCBool = false
+        let manager = FileManager.default
+        if !manager.fileExists(atPath: directory.path, isDirectory: &isDirectory) {
+            throw .notAnAdapterDirectory(path: directory.path, reason: "no such directory")
+        } else if !isDirectory.boolValue {
+            throw .notAnAdapterDirectory(path: directory.path, reason: "it is a file; give the directory holding \(configurationFileName)")
+        } else if !manager.fileExists(atPath: directory.appendingPathComponent(configurationFileName).path) {
+            throw .notAnAdapterDirectory(path: directory.path, reason: "it has no \(configurationFileName)")
+        }
         let configuration: LoRAConfiguration
         var warnings: [String]
         do {
@@ -65,8 +75,9 @@ extension PEFTAdapter {
     }
 
     /// Writes `adapter_config.json` and `adapter_model.safetensors` (factors as `dtype`, metadata
-    /// `{"format": "pt"}`) into `directory`, creating it if needed. Each module's rank must equal
-    /// the configuration's rank for it. On failure no file written here is left behind.
+    /// `{"format": "pt"}`) into `directory`, creating it (not its parents) if needed. Each module's
+    /// rank must equal the configuration's rank for it. On failure or interruption no file written
+    /// here is left behind.
     public func write(to directory: URL, dtype: TensorDType = .float32) throws(PEFTAdapterError) {
         for (path, factors) in modules.sorted(by: { $0.key < $1.key }) {
             let configured = configuration.rank(forModule: path)
@@ -79,35 +90,25 @@ extension PEFTAdapter {
             writer.add(PEFTKeys.loraA(path), factors.a, as: dtype)
             writer.add(PEFTKeys.loraB(path), factors.b, as: dtype)
         }
-        let manager = FileManager.default
-        let createdDirectory = !manager.fileExists(atPath: directory.path)
-        do {
-            try manager.createDirectory(at: directory, withIntermediateDirectories: true)
-        } catch {
-            throw .writeFailed(path: directory.path, reason: "cannot create the directory: \(error.localizedDescription)")
+        let createdDirectory = mkdir(directory.path, 0o755) == 0
+        if !createdDirectory && errno != EEXIST {
+            throw .writeFailed(path: directory.path, reason: "cannot create the directory: \(String(cString: strerror(errno)))")
         }
-        // Both files are written into a staging folder first and renamed into place only when both
-        // succeeded, so a failure leaves an existing adapter in the directory untouched.
-        let staging = directory.appendingPathComponent(".lorakit-staging-\(UUID().uuidString)")
-        defer { try? manager.removeItem(at: staging) }
-        do {
-            try manager.createDirectory(at: staging, withIntermediateDirectories: false)
-            try writer.write(to: staging.appendingPathComponent(Self.weightsFileName))
-            try configuration.write(to: staging.appendingPathComponent(Self.configurationFileName))
-            for name in [Self.weightsFileName, Self.configurationFileName] {
-                guard rename(staging.appendingPathComponent(name).path, directory.appendingPathComponent(name).path) == 0 else {
-                    throw PEFTAdapterError.writeFailed(path: directory.appendingPathComponent(name).path,
-                                                       reason: String(cString: strerror(errno)))
-                }
+        // Both files are staged beside their destinations and renamed into place only when both
+        // are complete, so a failure or an interruption leaves an existing adapter untouched.
+        let files = StagedFiles()
+        do throws(FileSystemError) {
+            try writer.stage(directory.appendingPathComponent(Self.weightsFileName), in: files)
+            let encoded: Data
+            do { encoded = try configuration.encodedFile() } catch {
+                throw FileSystemError(path: directory.path, operation: "encode the configuration", reason: "a value has no JSON form")
             }
+            try files.stage(directory.appendingPathComponent(Self.configurationFileName), data: encoded)
+            try files.commit()
         } catch {
-            if createdDirectory { try? manager.removeItem(at: directory) }
-            switch error {
-            case let error as TensorFileError: throw .tensorFile(error)
-            case let error as LoRAConfigurationError: throw .configuration(error)
-            case let error as PEFTAdapterError: throw error
-            default: throw .writeFailed(path: directory.path, reason: error.localizedDescription)
-            }
+            files.discard()
+            if createdDirectory { rmdir(directory.path) }
+            throw .writeFailed(path: error.path, reason: "cannot \(error.operation): \(error.reason)")
         }
     }
 

@@ -1,3 +1,4 @@
+import FileSafety
 import Foundation
 
 /// A rectangle of the drawing, in SVG user units (y grows downwards).
@@ -89,11 +90,12 @@ public struct PlotWriteError: Error, Equatable, CustomStringConvertible {
     public var description: String { "cannot write the plot \(path): \(reason)" }
 }
 
-/// Writes an SVG document atomically (temporary file, then rename), so a failure leaves no half file.
+/// Writes an SVG document atomically (temporary file, then rename), so a failure or an
+/// interruption leaves no half file.
 public func writeSVG(_ svg: String, to url: URL) throws(PlotWriteError) {
     do {
-        try Data(svg.utf8).write(to: url, options: .atomic)
+        try StagedFiles.write(Data(svg.utf8), to: url)
     } catch {
-        throw PlotWriteError(path: url.path, reason: (error as NSError).localizedFailureReason ?? error.localizedDescription)
+        throw PlotWriteError(path: url.path, reason: error.reason)
     }
 }

@@ -1,3 +1,4 @@
+import FileSafety
 import Foundation
 
 /// The memory order of a `.npy` array: C (row-major) or Fortran (column-major).
@@ -59,9 +60,9 @@ public enum NPY {
         _ array: NPYArray<T>, to url: URL, order: NPYOrder = .c, oneDimensional: Bool = false
     ) throws(TensorFileError) {
         do {
-            try encode(array, order: order, oneDimensional: oneDimensional).write(to: url, options: .atomic)
+            try StagedFiles.write(encode(array, order: order, oneDimensional: oneDimensional), to: url)
         } catch {
-            throw .fileError(file: url.path, reason: "cannot write: \(error.localizedDescription)")
+            throw TensorFileError(error)
         }
     }
 

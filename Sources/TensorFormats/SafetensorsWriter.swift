@@ -1,9 +1,5 @@
+import FileSafety
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// Builds a safetensors file from named tensors and writes it atomically.
 ///
@@ -62,26 +58,24 @@ public struct SafetensorsWriter: Sendable {
 
     /// Writes the file to `url` atomically: the header and the tensors are streamed into a
     /// temporary file in the same directory (no second copy of the model in memory), which is
-    /// then renamed over `url`. On failure the temporary file is removed and `url` is untouched.
+    /// then renamed over `url`. On failure or interruption the temporary file is removed and `url`
+    /// is untouched.
     public func write(to url: URL) throws(TensorFileError) {
-        let (header, order) = layout()
-        let temporary = url.deletingLastPathComponent()
-            .appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString).partial")
-        guard FileManager.default.createFile(atPath: temporary.path, contents: header) else {
-            throw .fileError(file: url.path, reason: "cannot create a file in \(url.deletingLastPathComponent().path)")
-        }
+        let files = StagedFiles()
         do {
-            let handle = try FileHandle(forWritingTo: temporary)
-            try handle.seekToEnd()
-            for entry in order { try handle.write(contentsOf: entry.bytes) }
-            try handle.synchronize()
-            try handle.close()
-            guard rename(temporary.path, url.path) == 0 else {
-                throw TensorFileError.fileError(file: url.path, reason: "cannot rename the temporary file: \(String(cString: strerror(errno)))")
-            }
+            try stage(url, in: files)
+            try files.commit()
         } catch {
-            try? FileManager.default.removeItem(at: temporary)
-            throw error as? TensorFileError ?? .fileError(file: url.path, reason: "cannot write: \(error.localizedDescription)")
+            throw TensorFileError(error)
+        }
+    }
+
+    /// Streams the file into `files`' temporary for `url`, to be committed with other files.
+    public func stage(_ url: URL, in files: StagedFiles) throws(FileSystemError) {
+        let (header, order) = layout()
+        try files.stage(url) { output throws(FileSystemError) in
+            try output.write(header)
+            for entry in order { try output.write(entry.bytes) }
         }
     }
 

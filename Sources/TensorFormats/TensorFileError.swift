@@ -1,3 +1,5 @@
+import FileSafety
+
 /// A tensor file (safetensors or `.npy`) that cannot be read or written, naming the file and,
 /// where there is one, the tensor or header key.
 public enum TensorFileError: Error, Equatable, Sendable, CustomStringConvertible {
@@ -65,5 +67,12 @@ public enum TensorFileError: Error, Equatable, Sendable, CustomStringConvertible
         case let .unsupportedNPYVersion(file, major, minor):
             "\(file): .npy format version \(major).\(minor) is not 1.0, 2.0 or 3.0"
         }
+    }
+}
+
+extension TensorFileError {
+    /// A file-system failure as a tensor file error on the same path.
+    public init(_ error: FileSystemError) {
+        self = .fileError(file: error.path, reason: "cannot \(error.operation): \(error.reason)")
     }
 }
