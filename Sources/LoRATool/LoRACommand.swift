@@ -1,4 +1,5 @@
 import ArgumentParser
+import LoRAKit
 
 /// The `lora` command: LoRA adapters and low-rank analysis from the shell.
 @main
@@ -6,10 +7,34 @@ struct LoRACommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lora",
         abstract: "LoRA adapters and low-rank analysis on OpenBLAS and LAPACKE.",
+        discussion: """
+            Exit status: 0 success; 1 a problem with an input file, the memory a request needs, a \
+            result that is not finite, or the system; 64 a wrong command line (ArgumentParser's \
+            usage follows the error); 130, 143 or 129 interrupted by SIGINT, SIGTERM or SIGHUP \
+            (files being written are removed, finished ones stay).
+            """,
         version: "0.4.0",
         subcommands: [
             Demo.self, SVDTable.self, Params.self, Memory.self, Inspect.self, Merge.self, Extract.self,
             Train.self, Bench.self,
         ]
     )
+
+    /// ArgumentParser's `main`, with the temporaries of interrupted writes removed and errors made
+    /// plain before they are printed.
+    static func main() {
+        TemporaryFiles.removeOnInterrupt()
+        let command: ParsableCommand
+        do {
+            command = try parseAsRoot()
+        } catch {
+            exit(withError: error)
+        }
+        do {
+            var command = command
+            try command.run()
+        } catch {
+            exit(withError: plainError(error))
+        }
+    }
 }
