@@ -56,7 +56,7 @@ public struct RankErrorTable: Encodable, Sendable, Equatable {
     ///
     /// The exact method takes one full SVD; the randomized one a truncated SVD of rank
     /// `min(max(ranks) + 1, min(m, n))` (one more than needed, for `σ_{r+1}`), and takes the energy
-    /// beyond it from `‖M‖_F²`. Throws ``LowRankError`` for bad ranks, an empty or non-finite matrix,
+    /// beyond it from `‖M‖_F`. Throws ``LowRankError`` for bad ranks, an empty or non-finite matrix,
     /// or a LAPACK failure.
     public init<Scalar: MatrixScalar>(
         matrix: Matrix<Scalar>, ranks: [Int], method: TruncatedSVDMethod = .exact
@@ -65,16 +65,21 @@ public struct RankErrorTable: Encodable, Sendable, Equatable {
         try matrix.validateForAnalysis()
         for r in ranks { try matrix.validate(rank: r) }
         let p = Swift.min(matrix.rows, matrix.columns)
-        let decomposition = try matrix.truncatedSVD(
+        // Every row is a ratio, the same for M and 2⁻ᵉ·M: decomposing M scaled so its largest entry
+        // is near 1 keeps the products of a randomized SVD's power iterations and the squares of
+        // its values finite for entries anywhere in the type's range.
+        let (scaled, exponent) = matrix.scaledToUnitMagnitude()
+        let decomposition = try scaled.truncatedSVD(
             rank: method == .exact ? p : Swift.min(largest + 1, p), method: method)
-        let values = decomposition.singularValues.map { Double($0) }
-        let norm = Double(matrix.frobeniusNorm)
+        let values = decomposition.singularValues.map { Double($0) * Double(sign: .plus, exponent: exponent, significand: 1) }
+        guard values.allSatisfy(\.isFinite) else { throw .nonFiniteMatrix(shape: matrix.shapeDescription) }
+        let norm = Double(scaled.frobeniusNorm)
         let spectrum = decomposition.singularValues.count == p
             ? SingularSpectrum(completeSingularValues: values)
-            : SingularSpectrum(leadingSingularValues: values, frobeniusNormSquared: norm * norm)
+            : SingularSpectrum(leadingSingularValues: values, frobeniusNorm: norm * Double(sign: .plus, exponent: exponent, significand: 1))
         let (d, k) = (matrix.rows, matrix.columns)
         rows = ranks.map { r in
-            let error = Double((matrix - decomposition.reconstructed(rank: r)).frobeniusNorm)
+            let error = Double((scaled - decomposition.reconstructed(rank: r)).frobeniusNorm)
             let parameters = r * (d + k)  // B: d×r and A: r×k
             return RankErrorRow(
                 rank: r, parameters: parameters, parameterFraction: Double(parameters) / Double(d * k),
@@ -96,5 +101,18 @@ public struct RankErrorTable: Encodable, Sendable, Equatable {
             rows[i].theoryError = QuarterCircleLaw.relativeError(
                 rankFraction: Double(rows[i].rank) / Double(matrixColumns))
         }
+    }
+}
+
+extension Matrix {
+    /// `2⁻ᵉ·self` and `e`, with `e` the binary exponent of the largest magnitude (0 for a zero
+    /// matrix), clamped so that `2⁻ᵉ` is a normal number of the type; scaling by a power of two
+    /// is exact.
+    func scaledToUnitMagnitude() -> (matrix: Matrix, exponent: Int) {
+        let largest = elements.lazy.map { Swift.abs($0) }.max() ?? 0
+        guard largest > 0 else { return (self, 0) }
+        let limit = Int(Scalar.greatestFiniteMagnitude.exponent)
+        let exponent = Swift.max(-limit, Swift.min(limit, Int(largest.exponent)))
+        return exponent == 0 ? (self, 0) : (self * Scalar(sign: .plus, exponent: Scalar.Exponent(-exponent), significand: 1), exponent)
     }
 }

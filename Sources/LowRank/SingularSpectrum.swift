@@ -3,40 +3,49 @@
 ///
 /// A *complete* spectrum has all `q = min(m, n)` values; its total energy is `E = Σᵢ σᵢ²`
 /// (`= ‖M‖_F²`). A *leading* spectrum (e.g. from a randomized SVD) has only the top `q` values, so
-/// the energy beyond them comes from `E = ‖M‖_F²`, measured on the matrix.
+/// the energy beyond them comes from `E = ‖M‖_F²`, measured on the matrix. Every quantity is
+/// finite for any finite singular values.
 public struct SingularSpectrum: Sendable, Equatable {
     /// `σ₁ ≥ … ≥ σ_q`.
     public let singularValues: [Double]
-    /// `E`: `Σᵢ σᵢ²` for a complete spectrum, `‖M‖_F²` for a leading one.
-    public let totalEnergy: Double
     /// Whether all `min(m, n)` singular values are known.
     public let isComplete: Bool
-    /// `leadingEnergy[r] = Σ_{i ≤ r} σᵢ²` for `r = 0…q`.
+    /// The energies below are in units of `σ₁²` (of 1 for a zero matrix): squaring the values
+    /// themselves would overflow from about 1e154 and underflow below 1e-154, where every ratio
+    /// the table prints is still well defined.
+    private let unit: Double
+    /// `E / unit²`: `Σᵢ σᵢ²` for a complete spectrum, `‖M‖_F²` for a leading one.
+    private let totalEnergy: Double
+    /// `leadingEnergy[r] = Σ_{i ≤ r} σᵢ² / unit²` for `r = 0…q`.
     private let leadingEnergy: [Double]
-    /// `tailEnergy[r] = Σ_{i > r} σᵢ²` for `r = 0…q`, summed from the smallest value up.
+    /// `tailEnergy[r] = Σ_{i > r} σᵢ² / unit²` for `r = 0…q`, summed from the smallest value up.
     private let tailEnergy: [Double]
 
     /// A complete spectrum: all `min(m, n)` singular values of a matrix, descending.
     public init(completeSingularValues values: [Double]) {
-        self.init(values: values, complete: true, frobeniusNormSquared: nil)
+        self.init(values: values, complete: true, frobeniusNorm: nil)
     }
 
-    /// The leading `q` singular values of a matrix with `‖M‖_F² = frobeniusNormSquared`.
-    public init(leadingSingularValues values: [Double], frobeniusNormSquared: Double) {
-        self.init(values: values, complete: false, frobeniusNormSquared: frobeniusNormSquared)
+    /// The leading `q` singular values of a matrix with Frobenius norm `frobeniusNorm`.
+    public init(leadingSingularValues values: [Double], frobeniusNorm: Double) {
+        self.init(values: values, complete: false, frobeniusNorm: frobeniusNorm)
     }
 
-    private init(values: [Double], complete: Bool, frobeniusNormSquared: Double?) {
+    private init(values: [Double], complete: Bool, frobeniusNorm: Double?) {
         singularValues = values
         isComplete = complete
+        let largest = values.first ?? 0
+        let unit = largest > 0 ? largest : 1
+        self.unit = unit
+        let scaled = values.map { $0 / unit }
         var leading = [0.0]
-        for sigma in values { leading.append(leading.last! + sigma * sigma) }
-        var tail = [Double](repeating: 0, count: values.count + 1)
-        for r in stride(from: values.count - 1, through: 0, by: -1) {
-            tail[r] = tail[r + 1] + values[r] * values[r]
+        for sigma in scaled { leading.append(leading.last! + sigma * sigma) }
+        var tail = [Double](repeating: 0, count: scaled.count + 1)
+        for r in stride(from: scaled.count - 1, through: 0, by: -1) {
+            tail[r] = tail[r + 1] + scaled[r] * scaled[r]
         }
         leadingEnergy = leading
-        let total = frobeniusNormSquared ?? leading.last!
+        let total = frobeniusNorm.map { ($0 / unit) * ($0 / unit) } ?? leading.last!
         totalEnergy = total
         tailEnergy = complete ? tail : leading.map { Swift.max(0, total - $0) }
     }

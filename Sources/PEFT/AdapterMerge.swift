@@ -15,11 +15,11 @@ public struct MergedWeightReport: Encodable, Sendable, Equatable {
     public let dtype: TensorDType
     /// The shape `[d, k]`.
     public let shape: [Int]
-    /// `‖ΔW‖_F / ‖W‖_F`.
-    public let relativeChange: Double
+    /// `‖ΔW‖_F / ‖W‖_F`; nil when `W` is zero (the ratio is infinite).
+    public let relativeChange: Double?
     /// `‖W'_stored − (W + ΔW)‖_F`.
     public let roundingError: Double
-    /// `‖W'_stored − (W + ΔW)‖_F / ‖W + ΔW‖_F`.
+    /// `‖W'_stored − (W + ΔW)‖_F / ‖W + ΔW‖_F` (0 when `W + ΔW` is zero, which rounds exactly).
     public let relativeRoundingError: Double
     /// The fraction of entries with `ΔWᵢⱼ ≠ 0` whose stored `W'ᵢⱼ` equals `Wᵢⱼ`: updates lost to rounding.
     public let swallowedFraction: Double
@@ -78,8 +78,8 @@ public enum AdapterMerge {
             let weight: Matrix<Double>
             do { weight = try base.matrix(key, as: Double.self) } catch { throw .tensorFile(error) }
             guard weight.isFinite else { throw .nonFinite(file: base.path, key: key) }
-            guard delta.isFinite else { throw .nonFinite(file: "adapter", key: "\(PEFTKeys.loraB(path)) · \(PEFTKeys.loraA(path))") }
-            let (stored, report) = merged(weight, delta, dtype: info.dtype, key: key)
+            guard delta.isFinite else { throw .mergeOverflow(key: key, dtype: "F64") }
+            let (stored, report) = try merged(weight, delta, dtype: info.dtype, key: key)
             reports.append(report)
             writer.add(key, stored, as: info.dtype)
         }
@@ -96,28 +96,37 @@ public enum AdapterMerge {
         "use_dora", "modules_to_save", "lora_bias", "layer_replication", "trainable_token_indices",
     ]
 
-    /// `W' = round(W + ΔW)` to `dtype` and its report, in one pass over the elements. The norms
-    /// are square roots of plain sums of squares in `Double` (no overflow below |x| ≈ 1e154).
+    /// `W' = round(W + ΔW)` to `dtype` and its report, in one pass over the elements after one
+    /// that finds the largest magnitude: the sums of squares are of values scaled by a power of
+    /// two near its inverse, so the norms neither overflow nor underflow anywhere in `Double`'s
+    /// range. Throws when a merged entry is beyond `dtype`'s range.
     private static func merged(
         _ weight: Matrix<Double>, _ delta: Matrix<Double>, dtype: TensorDType, key: String
-    ) -> (Matrix<Double>, MergedWeightReport) {
+    ) throws(PEFTAdapterError) -> (Matrix<Double>, MergedWeightReport) {
+        let largest = max(weight.elements.lazy.map(abs).max() ?? 0, delta.elements.lazy.map(abs).max() ?? 0)
+        let scale = largest > 0 && largest.isFinite ? Double(sign: .plus, exponent: min(-largest.exponent, 1023), significand: 1) : 1
         var stored = Matrix<Double>.zeros(weight.rows, weight.columns)
         var weightSquares = 0.0, deltaSquares = 0.0, exactSquares = 0.0, errorSquares = 0.0
         var worstULPs = 0.0
-        var changed = 0, swallowed = 0
+        var changed = 0, swallowed = 0, overflowed = false
         stored.withUnsafeMutableBufferPointer { out in
             weight.withUnsafeBufferPointer { w in
                 delta.withUnsafeBufferPointer { d in
                     for i in 0..<out.count {
                         let exact = w[i] + d[i]
                         let rounded = dtype.rounded(exact)
+                        guard rounded.isFinite else {
+                            overflowed = true
+                            return
+                        }
                         out[i] = rounded
-                        let error = rounded - exact
-                        weightSquares += w[i] * w[i]
-                        deltaSquares += d[i] * d[i]
-                        exactSquares += exact * exact
-                        errorSquares += error * error
-                        worstULPs = max(worstULPs, abs(error) / dtype.unitInLastPlace(of: rounded))
+                        // The error is formed unscaled: scaling first could round it away.
+                        let (ws, ds, es, rs) = (w[i] * scale, d[i] * scale, exact * scale, (rounded - exact) * scale)
+                        weightSquares += ws * ws
+                        deltaSquares += ds * ds
+                        exactSquares += es * es
+                        errorSquares += rs * rs
+                        worstULPs = max(worstULPs, abs(rounded - exact) / dtype.unitInLastPlace(of: rounded))
                         if d[i] != 0 {
                             changed += 1
                             if rounded == w[i] { swallowed += 1 }
@@ -126,11 +135,12 @@ public enum AdapterMerge {
                 }
             }
         }
+        if overflowed { throw .mergeOverflow(key: key, dtype: dtype.rawValue) }
         let report = MergedWeightReport(
             key: key, dtype: dtype, shape: [weight.rows, weight.columns],
-            relativeChange: (deltaSquares / weightSquares).squareRoot(),
-            roundingError: errorSquares.squareRoot(),
-            relativeRoundingError: (errorSquares / exactSquares).squareRoot(),
+            relativeChange: weightSquares > 0 ? (deltaSquares / weightSquares).squareRoot() : nil,
+            roundingError: errorSquares.squareRoot() / scale,
+            relativeRoundingError: exactSquares > 0 ? (errorSquares / exactSquares).squareRoot() : 0,
             swallowedFraction: changed == 0 ? 0 : Double(swallowed) / Double(changed),
             worstErrorULPs: worstULPs)
         return (stored, report)

@@ -24,7 +24,7 @@ public struct MergeSummary: Report, Sendable, Equatable {
         let table = TextTable(
             header: ["weight", "dtype", "shape", "‖ΔW‖/‖W‖", "rel. rounding error", "swallowed", "worst error (ulp)"],
             rows: weights.map { report in
-                [report.key, report.dtype.rawValue, "\(report.shape)", String(format: "%.3e", report.relativeChange),
+                [report.key, report.dtype.rawValue, "\(report.shape)", report.relativeChange.map { String(format: "%.3e", $0) } ?? "— (W = 0)",
                  String(format: "%.3e", report.relativeRoundingError), percent(report.swallowedFraction),
                  String(format: "%.3f", report.worstErrorULPs)]
             })

@@ -8,6 +8,8 @@ public enum PEFTAdapterError: Error, Equatable, Sendable, CustomStringConvertibl
     case tensorFile(TensorFileError)
     /// `adapter_config.json` is malformed, unreadable or invalid.
     case configuration(LoRAConfigurationError)
+    /// The path is not a directory holding an `adapter_config.json` (`reason` says what it is).
+    case notAnAdapterDirectory(path: String, reason: String)
     /// The directory has no `adapter_model.safetensors` (`reason` says what is there instead).
     case missingAdapterFile(directory: String, reason: String)
     /// A tensor the adapter or the base needs is absent.
@@ -29,6 +31,8 @@ public enum PEFTAdapterError: Error, Equatable, Sendable, CustomStringConvertibl
     case writeFailed(path: String, reason: String)
     /// A tensor (or the update built from it) holds NaN or ±∞.
     case nonFinite(file: String, key: String)
+    /// A merged weight `W + x·s·B·A` has an entry beyond the largest finite value of `dtype`.
+    case mergeOverflow(key: String, dtype: String)
     /// The requested rank exceeds what the module's `d×k` weight can have, `min(d, k)`.
     case rankTooLarge(module: String, rank: Int, shape: String)
 
@@ -36,6 +40,7 @@ public enum PEFTAdapterError: Error, Equatable, Sendable, CustomStringConvertibl
         switch self {
         case let .tensorFile(error): error.description
         case let .configuration(error): error.description
+        case let .notAnAdapterDirectory(path, reason): "\(path): not a PEFT adapter directory: \(reason)"
         case let .missingAdapterFile(directory, reason): "\(directory): no adapter_model.safetensors: \(reason)"
         case let .missingTensor(file, key): "\(file): missing tensor \"\(key)\""
         case let .shapeMismatch(file, key, shape, otherKey, otherShape):
@@ -50,6 +55,8 @@ public enum PEFTAdapterError: Error, Equatable, Sendable, CustomStringConvertibl
         case let .decompositionFailed(module, reason): "module \"\(module)\": the SVD of ΔW failed: \(reason)"
         case let .writeFailed(path, reason): "\(path): \(reason)"
         case let .nonFinite(file, key): "\(file): tensor \"\(key)\" holds NaN or infinity"
+        case let .mergeOverflow(key, dtype):
+            "\"\(key)\": W + x·s·B·A has entries beyond the range of \(dtype), so the merged weight would hold infinities"
         case let .rankTooLarge(module, rank, shape):
             "module \"\(module)\": rank \(rank) exceeds min(d, k) of its \(shape) weight"
         }
