@@ -8,6 +8,17 @@ public enum TargetModules: Sendable, Equatable {
     case allLinear
 }
 
+/// As `adapter_config.json` writes the value: `["q_proj", "v_proj"]`, `".*proj"`, `"all-linear"`.
+extension TargetModules: CustomStringConvertible {
+    public var description: String {
+        switch self {
+        case let .names(names): "[" + names.map { "\"\($0)\"" }.joined(separator: ", ") + "]"
+        case let .regex(pattern): "\"\(pattern)\""
+        case .allLinear: "\"all-linear\""
+        }
+    }
+}
+
 /// Which biases train, as PEFT's `bias`.
 public enum LoRABias: String, CaseIterable, Sendable, Equatable, Codable {
     /// No bias trains.

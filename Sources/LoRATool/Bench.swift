@@ -30,6 +30,7 @@ struct Bench: ParsableCommand {
     @OptionGroup var threads: ThreadsOption
     @OptionGroup var output: TableFormatOption<TextByDefault>
     @OptionGroup var plot: PlotOption
+    @OptionGroup var progress: ProgressOption
 
     func validate() throws {
         if let rounds, rounds < 1 { throw ValidationError("--rounds must be at least 1, got \(rounds)") }
@@ -43,15 +44,21 @@ struct Bench: ParsableCommand {
 
     func run() throws {
         let threadCount = threads.apply()
+        try OutputSafety.check(outputs: plot.outputs, inputs: [])
+        let rounds = rounds ?? (quick ? LoRABenchmark.Settings.quick : .standard).rounds
+        try MemoryBudget.require(
+            AllocationEstimate.bench(sizes: sizes.values(), tokens: tokens.values(), ranks: ranks.values(), rounds: rounds),
+            for: "--sizes \(sizes.values().max()!) with --tokens \(tokens.values().max()!) and --rounds \(rounds)",
+            advice: "give smaller --sizes, --tokens or --rounds")
         let cases = LoRABenchmarkCase.grid(sizes: sizes.values(), tokens: tokens.values(), ranks: ranks.values())
-        printProgress("lora bench: \(cases.count) cases on \(threadCount) BLAS thread\(threadCount == 1 ? "" : "s")")
+        progress.report("lora bench: \(cases.count) cases on \(threadCount) BLAS thread\(threadCount == 1 ? "" : "s")")
         var done = 0
         var settings: LoRABenchmark.Settings = quick ? .quick : .standard
-        if let rounds { settings.rounds = rounds }
+        settings.rounds = rounds
         let report = LoRABenchmark(settings: settings).run(cases, threads: threadCount) { result in
             done += 1
-            printProgress(String(
-                format: "  [%d/%d] d=%d n=%d r=%d: ratio %.4f (quartiles %.4f–%.4f), stacked %.4f (%.4f–%.4f)",
+            progress.report(String(
+                format: "  [%ld/%ld] d=%ld n=%ld r=%ld: ratio %.4f (quartiles %.4f–%.4f), stacked %.4f (%.4f–%.4f)",
                 done, cases.count, result.outFeatures, result.tokens, result.rank, result.ratio,
                 result.ratioQuartiles.lowerBound, result.ratioQuartiles.upperBound, result.stackedRatio,
                 result.stackedRatioQuartiles.lowerBound, result.stackedRatioQuartiles.upperBound))

@@ -3,18 +3,13 @@ import Foundation
 
 /// Writes `warning: message` to standard error.
 func printWarning(_ message: String) {
-    writeLine("warning: \(message)")
-}
-
-/// Writes a progress line to standard error, so standard output holds only the command's report.
-func printProgress(_ line: String) {
-    writeLine(line)
+    printToStandardError("warning: \(message)")
 }
 
 /// One `write(2)` per line on standard error, which stdio does not buffer: a line is out as soon
 /// as it is written, whether the stream is a terminal, a pipe or a file, so a killed run leaves
 /// every line it had printed.
-private func writeLine(_ line: String) {
+func printToStandardError(_ line: String) {
     FileHandle.standardError.write(Data((line + "\n").utf8))
 }
 
@@ -23,9 +18,10 @@ struct ProgressOption: ParsableArguments {
     @Flag(help: "Print no progress lines (warnings and errors still go to standard error).")
     var quiet = false
 
-    /// Prints `line` as progress unless `--quiet` was given.
+    /// Prints `line` as progress, on standard error so that standard output holds only the
+    /// command's report, unless `--quiet` was given.
     func report(_ line: String) {
-        if !quiet { printProgress(line) }
+        if !quiet { printToStandardError(line) }
     }
 }
 

@@ -45,12 +45,26 @@ struct Extract: ParsableCommand {
         threads.apply()
         let selection: RankSelection = rank.map { .rank($0) } ?? .energy(energy!)
         let names = targets.values()
+        try OutputSafety.check(
+            outputs: [CommandPath(flag: "--out", path: out, files: [PEFTAdapter<Double>.weightsFileName, PEFTAdapter<Double>.configurationFileName])],
+            inputs: [CommandPath(flag: "--base", path: base), CommandPath(flag: "--tuned", path: tuned)])
         let baseFile = try SafetensorsFile(contentsOf: URL(fileURLWithPath: base))
         let tunedFile = try SafetensorsFile(contentsOf: URL(fileURLWithPath: tuned))
-        let (adapter, reports) = try AdapterExtraction.extract(
-            base: baseFile, tuned: tunedFile, selection: selection, targets: names.isEmpty ? nil : .names(names),
-            dtype: dtype.tensorDType)
-        try adapter.write(to: URL(fileURLWithPath: out), dtype: dtype.tensorDType)
+        try MemoryBudget.require(AllocationEstimate.extract(tuned: tunedFile), for: "extracting from \(tuned)",
+                                 advice: "extract on a machine with more memory, or fewer modules with --targets")
+        let (adapter, reports): (PEFTAdapter<Double>, [ExtractedModuleReport])
+        do {
+            (adapter, reports) = try AdapterExtraction.extract(
+                base: baseFile, tuned: tunedFile, selection: selection, targets: names.isEmpty ? nil : .names(names),
+                dtype: dtype.tensorDType)
+        } catch {
+            switch error {
+            case .rankTooLarge: throw CommandFailure(description: "\(error): give a smaller --rank")
+            case .factorOverflow: throw CommandFailure(description: "\(error): give a wider --dtype")
+            default: throw error
+            }
+        }
+        try adapter.write(to: OutputSafety.destination(out), dtype: dtype.tensorDType)
         print(try output.render(ExtractionSummary(out: out, modules: reports, parameters: adapter.parameterCount)))
     }
 }

@@ -10,22 +10,39 @@ enum MatrixSource {
     /// A 2-D tensor of a safetensors file.
     case safetensors(path: String, tensor: String)
 
-    /// The matrix, in Double.
+    /// The matrix's shape, from the file's header alone where there is a file; throws unless it is 2-D.
+    func shape() throws -> MatrixShape {
+        let (file, tensor, shape): (String, String?, [Int])
+        switch self {
+        case let .gaussian(shape, _, _): return shape
+        case let .npy(path): (file, tensor, shape) = (path, nil, try NPY.info(URL(fileURLWithPath: path)).shape)
+        case let .safetensors(path, name):
+            (file, tensor, shape) = (path, name, try SafetensorsFile(contentsOf: URL(fileURLWithPath: path)).info(name).shape)
+        }
+        guard shape.count == 2 else { throw MatrixSourceError.notTwoDimensional(file: file, tensor: tensor, shape: shape) }
+        return MatrixShape(rows: shape[0], columns: shape[1])
+    }
+
+    /// The matrix, in Double; ``shape()`` first checks it is one.
     func load() throws -> Matrix<Double> {
+        _ = try shape()
         switch self {
         case let .gaussian(shape, scale, seed):
             var generator = SeededGenerator(seed: seed)
             return .randomNormal(rows: shape.rows, columns: shape.columns, standardDeviation: scale, using: &generator)
         case let .npy(path):
-            let url = URL(fileURLWithPath: path)
-            let shape = try NPY.info(url).shape
-            guard shape.count == 2 else { throw MatrixSourceError.notTwoDimensional(file: path, tensor: nil, shape: shape) }
-            return try NPY.readMatrix(url, as: Double.self)
+            return try NPY.readMatrix(URL(fileURLWithPath: path), as: Double.self)
         case let .safetensors(path, tensor):
-            let file = try SafetensorsFile(contentsOf: URL(fileURLWithPath: path))
-            let shape = try file.info(tensor).shape
-            guard shape.count == 2 else { throw MatrixSourceError.notTwoDimensional(file: path, tensor: tensor, shape: shape) }
-            return try file.matrix(tensor, as: Double.self)
+            return try SafetensorsFile(contentsOf: URL(fileURLWithPath: path)).matrix(tensor, as: Double.self)
+        }
+    }
+
+    /// The input files, as the flags named them.
+    var inputs: [CommandPath] {
+        switch self {
+        case .gaussian: []
+        case let .npy(path): [CommandPath(flag: "--npy", path: path)]
+        case let .safetensors(path, _): [CommandPath(flag: "--safetensors", path: path)]
         }
     }
 

@@ -16,8 +16,10 @@ struct SVDTable: ParsableCommand {
 
     @OptionGroup var source: MatrixSourceOptions
 
-    @Option(help: ArgumentList.help("Ranks to tabulate", default: SVDTable.defaultRanks), transform: ArgumentList.parse)
-    var ranks = [ArgumentList(SVDTable.defaultRanks)]
+    @Option(help: ArgumentList.help("Ranks to tabulate, each at most min(m, n) (by default those up to min(m, n))",
+                                    default: SVDTable.defaultRanks),
+            transform: ArgumentList.parse)
+    var ranks: [ArgumentList<Int>] = []
     static let defaultRanks = [4, 8, 16, 32, 64, 128, 256, 512]
 
     @Option(help: "Also print the smallest rank keeping at least this fraction of the energy, in (0, 1].")
@@ -58,23 +60,36 @@ struct SVDTable: ParsableCommand {
 
     func run() throws {
         threads.apply()
+        try OutputSafety.check(outputs: plot.outputs, inputs: source.matrixSource.inputs)
         let report = try self.report()
         try plot.write(report.figure)
         if output.format == .csv {
             // The answers go to standard error, so standard output stays one CSV table.
-            for answer in report.answers { FileHandle.standardError.write(Data((answer + "\n").utf8)) }
+            report.answers.forEach(printToStandardError)
         }
         print(try output.render(report))
     }
 
-    /// The table of the chosen source, in the chosen precision.
+    /// The table of the chosen source, in the chosen precision; the ranks and the memory are
+    /// checked against the matrix's shape before it is loaded.
     func report() throws -> RankErrorReport {
         let matrixSource = source.matrixSource
+        let shape = try matrixSource.shape()
+        let smaller = min(shape.rows, shape.columns)
+        var ranks = ranks.values()
+        if ranks.isEmpty {
+            ranks = Self.defaultRanks.filter { $0 <= smaller }
+            if ranks.isEmpty { ranks = [smaller] }
+        } else if let bad = ranks.first(where: { $0 > smaller }) {
+            throw CommandFailure(description: "--ranks: rank \(bad) exceeds min(m, n) = \(smaller) of the \(shape.rows)×\(shape.columns) matrix: give ranks up to \(smaller)")
+        }
+        try MemoryBudget.require(AllocationEstimate.svd(rows: shape.rows, columns: shape.columns),
+                                 for: "the SVD of the \(shape.rows)×\(shape.columns) matrix", advice: "analyse a smaller matrix")
         let matrix = try matrixSource.load()
-        let ranks = ranks.values()
         var table = switch precision {
         case .f64: try RankErrorTable(matrix: matrix, ranks: ranks, method: svdMethod)
-        case .f32: try RankErrorTable(matrix: matrix.converted(to: Float.self), ranks: ranks, method: svdMethod)
+        case .f32:
+            try RankErrorTable(matrix: matrix.convertedToFloat(), ranks: ranks, method: svdMethod)
         }
         if matrixSource.isSquareGaussian { table.addQuarterCircleTheory() }
         return try RankErrorReport(
@@ -88,5 +103,16 @@ struct SVDTable: ParsableCommand {
         case .randomized:
             .randomized(RandomizedSVDOptions(oversampling: oversampling, powerIterations: powerIterations, seed: source.seed))
         }
+    }
+}
+
+private extension Matrix<Double> {
+    /// The matrix in Float; throws when an entry is beyond Float's range, which `--precision f64` covers.
+    func convertedToFloat() throws(CommandFailure) -> Matrix<Float> {
+        let largest = elements.lazy.map(abs).max() ?? 0
+        guard largest <= Double(Float.greatestFiniteMagnitude) else {
+            throw CommandFailure(description: "entries up to \(largest) exceed the range of f32: use --precision f64")
+        }
+        return converted(to: Float.self)
     }
 }

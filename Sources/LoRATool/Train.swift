@@ -37,6 +37,7 @@ struct Train: ParsableCommand {
     var replicas: Int?
     @OptionGroup var output: FormatOption
     @OptionGroup var plot: PlotOption
+    @OptionGroup var progress: ProgressOption
 
     func validate() throws {
         for (name, value) in [("--samples", samples), ("--sequence-length", sequenceLength), ("--d-model", dModel),
@@ -54,28 +55,46 @@ struct Train: ParsableCommand {
         if warmupSteps < 0 { throw ValidationError("--warmup-steps must be ≥ 0, got \(warmupSteps)") }
         if full && !ranks.values().isEmpty { throw ValidationError("--full and --ranks exclude each other") }
         if let bad = ranks.values().first(where: { $0 < 1 }) { throw ValidationError("--ranks: rank \(bad) must be at least 1") }
+        // Every adapted matrix is d×d or d×4d: a rank above d adds parameters and no expressiveness.
+        for (flag, rank) in [("--rank", lora.rank)] + ranks.values().map({ ("--ranks", $0) }) where !full && rank > dModel {
+            throw ValidationError("\(flag) \(rank) exceeds --d-model \(dModel), the smallest side of the adapted matrices")
+        }
+        if let replicas, replicas > min(batchSize, samples) {
+            throw ValidationError("--replicas \(replicas) exceeds the \(min(batchSize, samples)) sequences of a batch: each replica needs one")
+        }
+        let batchesPerEpoch = (samples - 1) / min(batchSize, samples) + 1
+        if (epochs ?? 100).multipliedReportingOverflow(by: batchesPerEpoch).overflow {
+            throw ValidationError("--epochs \(epochs ?? 100) × \(batchesPerEpoch) batches per epoch is more steps than can be counted")
+        }
     }
 
     func run() throws {
         threads.apply()
         let sweep = ranks.values()
+        try OutputSafety.check(outputs: plot.outputs, inputs: [])
+        try MemoryBudget.require(
+            AllocationEstimate.train(
+                samples: samples, sequenceLength: sequenceLength, features: dModel, heads: heads, depth: depth,
+                batchSize: batchSize, replicas: replicas ?? BLAS.threadCount, rank: full ? 0 : (sweep + [lora.rank]).max()!),
+            for: "training on --samples \(samples) × --sequence-length \(sequenceLength) × --d-model \(dModel)",
+            advice: "give smaller --samples, --sequence-length, --d-model, --depth or --batch-size")
         let options = TrainingOptions(
             epochs: epochs ?? (sweep.isEmpty ? 100 : 50), batchSize: batchSize, learningRate: lr,
             weightDecay: weightDecay, loraPlusRatio: loraPlusRatio, maxGradientNorm: clipNorm,
             warmupSteps: warmupSteps, decay: schedule,
-            replicas: replicas ?? TrainingOptions.defaultReplicas(batchSize: batchSize, sequenceLength: sequenceLength))
+            replicas: replicas ?? TrainingOptions.defaultReplicas(batchSize: min(batchSize, samples), sequenceLength: sequenceLength))
         let experiment = SequenceRegressionExperiment(
             samples: samples, sequenceLength: sequenceLength, features: dModel, heads: heads, depth: depth, seed: seed,
             options: options)
         do {
             if sweep.isEmpty {
                 let report = try experiment.run(lora: full ? nil : lora.configuration(rank: lora.rank, alpha: lora.alpha),
-                                                 progress: printProgress)
+                                                 progress: progress.report)
                 try plot.write(report.figure)
                 print(try output.render(report))
             } else {
                 let configurations = sweep.map { lora.configuration(rank: $0, alpha: 2 * Double($0)) }
-                let report = try experiment.sweep(configurations) { printProgress($0.summary) }
+                let report = try experiment.sweep(configurations) { progress.report($0.summary) }
                 try plot.write(report.figure)
                 print(try output.render(report))
             }

@@ -112,6 +112,7 @@ public struct MemoryEstimate: Encodable, Sendable, Equatable {
         guard f > 0 && f <= 1 else { throw .fractionOutOfRange(f) }
         let d = assumptions.adaptedMatrixDimension
         guard d > 0 else { throw .notPositive(name: "adapted matrix dimension", value: Double(d)) }
+        guard r <= d else { throw .rankTooLarge(model: String(format: "%g billion parameters", billions), rank: r, matrix: "\(d)×\(d)") }
         let n = billions * 1e9
         let gb = assumptions.bytesPerGB
         let states = Double(assumptions.optimizerStatesPerParameter)

@@ -59,6 +59,8 @@ public enum ParameterTableError: Error, Equatable, Sendable, CustomStringConvert
     case fractionOutOfRange(Double)
     /// The sizes are too large to tabulate: a count or a byte total would overflow.
     case tooLarge(model: String)
+    /// The rank exceeds `min(d, k)` of an adapted matrix, where a LoRA update stops gaining rank.
+    case rankTooLarge(model: String, rank: Int, matrix: String)
 
     public var description: String {
         switch self {
@@ -72,6 +74,8 @@ public enum ParameterTableError: Error, Equatable, Sendable, CustomStringConvert
             "the adapted fraction must be in (0, 1], got \(value)"
         case let .tooLarge(model):
             "\(model): too large to tabulate (the counts overflow); give smaller sizes"
+        case let .rankTooLarge(model, rank, matrix):
+            "\(model): rank \(rank) exceeds the smaller side of its \(matrix) adapted matrices; give a rank up to that side"
         }
     }
 }
@@ -111,6 +115,7 @@ public struct LoRAParameterRow: Codable, Sendable, Equatable {
             guard let (d, k) = target.shape(dModel: model.dModel, ffn: model.ffn) else {
                 throw .missingFFN(target: target.rawValue)
             }
+            guard r <= min(d, k) else { throw .rankTooLarge(model: model.name, rank: r, matrix: "\(d)×\(k)") }
             full = try Self.checked(full, plus: Self.checked(d, times: k, model: model.name), model: model.name)
             let adapter = try Self.checked(r, times: Self.checked(d, plus: k, model: model.name), model: model.name)
             lora = try Self.checked(lora, plus: adapter, model: model.name)

@@ -68,11 +68,14 @@ public enum AdapterExtraction {
             throw .shapeMismatch(file: tuned.path, key: info.name, shape: info.shapeDescription,
                                  otherKey: "\(base.path): \(info.name)", otherShape: baseInfo.shapeDescription)
         }
+        let delta: Matrix<Double>
         do {
-            return try tuned.matrix(info.name, as: Double.self) - base.matrix(info.name, as: Double.self)
+            delta = try tuned.matrix(info.name, as: Double.self) - base.matrix(info.name, as: Double.self)
         } catch {
             throw .tensorFile(error)
         }
+        guard delta.isFinite else { throw .nonFinite(file: tuned.path, key: "\(info.name) − base") }
+        return delta
     }
 
     private static func factorize(
@@ -90,11 +93,13 @@ public enum AdapterExtraction {
         let rank = svd.singularValues.count
         let (b, a) = svd.loraFactors()
         let storedB = dtype.rounded(b), storedA = dtype.rounded(a)
+        guard storedB.isFinite && storedA.isFinite else { throw .factorOverflow(module: module, dtype: dtype.rawValue) }
         let norm = delta.frobeniusNorm
         let error = (delta - storedB * storedA).frobeniusNorm
         let report = ExtractedModuleReport(
             module: module, shape: [delta.rows, delta.columns], rank: rank,
-            retainedEnergy: svd.singularValues.map { $0 * $0 }.reduce(0, +) / (norm * norm),
+            // σᵢ/‖ΔW‖ squared rather than σᵢ² / ‖ΔW‖², which overflows from about 1e154.
+            retainedEnergy: svd.singularValues.map { ($0 / norm) * ($0 / norm) }.reduce(0, +),
             absoluteError: error, relativeError: error / norm,
             parameters: rank * (delta.rows + delta.columns))
         return (PEFTAdapter.Factors(a: storedA, b: storedB), report)

@@ -33,6 +33,8 @@ public enum PEFTAdapterError: Error, Equatable, Sendable, CustomStringConvertibl
     case nonFinite(file: String, key: String)
     /// A merged weight `W + x·s·B·A` has an entry beyond the largest finite value of `dtype`.
     case mergeOverflow(key: String, dtype: String)
+    /// A module's factors `B = U_r·Σ_r^½`, `A = Σ_r^½·V_rᵀ` have entries beyond the range of `dtype`.
+    case factorOverflow(module: String, dtype: String)
     /// The requested rank exceeds what the module's `d×k` weight can have, `min(d, k)`.
     case rankTooLarge(module: String, rank: Int, shape: String)
 
@@ -57,6 +59,8 @@ public enum PEFTAdapterError: Error, Equatable, Sendable, CustomStringConvertibl
         case let .nonFinite(file, key): "\(file): tensor \"\(key)\" holds NaN or infinity"
         case let .mergeOverflow(key, dtype):
             "\"\(key)\": W + x·s·B·A has entries beyond the range of \(dtype), so the merged weight would hold infinities"
+        case let .factorOverflow(module, dtype):
+            "module \"\(module)\": the factors have entries beyond the range of \(dtype), so the adapter would hold infinities"
         case let .rankTooLarge(module, rank, shape):
             "module \"\(module)\": rank \(rank) exceeds min(d, k) of its \(shape) weight"
         }

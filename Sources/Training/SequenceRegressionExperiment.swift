@@ -46,7 +46,7 @@ public struct SequenceRegressionExperiment: Sendable {
         let every = max(1, options.epochs / 10)
         let history = trainer.train { epoch in
             if epoch.epoch % every == 0 || epoch.epoch == 1 || epoch.epoch == epoch.epochs {
-                progress(String(format: "Epoch %d/%d, loss %.4f (%.2f s)", epoch.epoch, epoch.epochs, epoch.loss, epoch.seconds))
+                progress(String(format: "Epoch %ld/%ld, loss %.4f (%.2f s)", epoch.epoch, epoch.epochs, epoch.loss, epoch.seconds))
             }
         }
         try Self.requireFiniteLoss(history, learningRate: options.learningRate)
@@ -71,7 +71,7 @@ public struct SequenceRegressionExperiment: Sendable {
             var generator = SeededGenerator(seed: seed &+ 2)
             try model.injectLoRA(configuration, using: &generator)
             let history = SequenceRegressionTrainer(model: model, data: data, options: options).train()
-            try Self.requireFiniteLoss(history, learningRate: options.learningRate)
+            try Self.requireFiniteLoss(history, learningRate: options.learningRate, rank: configuration.rank)
             let run = SweepRun(rank: configuration.rank, finalLoss: history.finalLoss,
                                trainableParameters: model.trainableParameterCount, tokensPerSecond: history.tokensPerSecond)
             runs.append(run)
@@ -86,9 +86,11 @@ public struct SequenceRegressionExperiment: Sendable {
     }
 
     /// Throws when the loss became NaN or infinite (usually a learning rate too high).
-    private static func requireFiniteLoss(_ history: AdapterTrainingHistory, learningRate: Double) throws(TrainingDivergedError) {
+    private static func requireFiniteLoss(
+        _ history: AdapterTrainingHistory, learningRate: Double, rank: Int? = nil
+    ) throws(TrainingDivergedError) {
         guard let epoch = (history.losses + [history.finalLoss]).firstIndex(where: { !$0.isFinite }) else { return }
-        throw TrainingDivergedError(epoch: epoch + 1, learningRate: learningRate)
+        throw TrainingDivergedError(epoch: min(epoch + 1, history.losses.count), learningRate: learningRate, rank: rank)
     }
 }
 
@@ -97,8 +99,16 @@ public struct TrainingDivergedError: Error, Equatable, CustomStringConvertible {
     /// The first epoch after which the loss was not finite, from 1.
     public var epoch: Int
     public var learningRate: Double
+    /// The adapter rank of the run that diverged, in a sweep.
+    public var rank: Int?
+
+    public init(epoch: Int, learningRate: Double, rank: Int? = nil) {
+        self.epoch = epoch
+        self.learningRate = learningRate
+        self.rank = rank
+    }
 
     public var description: String {
-        "training diverged: the loss is not finite after epoch \(epoch) (learning rate \(learningRate))"
+        "training diverged\(rank.map { " at rank \($0)" } ?? ""): the loss is not finite after epoch \(epoch) (learning rate \(learningRate))"
     }
 }

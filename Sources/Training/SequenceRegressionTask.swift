@@ -186,7 +186,8 @@ extension TrainingOptions {
     /// One replica per BLAS thread, but none with fewer than 256 tokens of a batch: smaller parts
     /// make GEMMs too thin to pay, and each replica of a full fine-tuning holds its own gradients.
     public static func defaultReplicas(batchSize: Int, sequenceLength: Int) -> Int {
-        max(1, min(BLAS.threadCount, batchSize * sequenceLength / 256))
+        let tokens = batchSize.multipliedReportingOverflow(by: sequenceLength)
+        return max(1, min(BLAS.threadCount, tokens.overflow ? Int.max : tokens.partialValue / 256))
     }
 
     /// How the training steps use the cores, e.g. `2 data-parallel replicas of 32+ sequences, one BLAS thread each`.

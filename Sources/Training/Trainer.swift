@@ -162,8 +162,9 @@ public final class Trainer<Objective: TrainingObjective> {
     }
 
     /// Runs `epochs` passes, each over `batches(epoch)` (epochs from 0), evaluating on
-    /// `evaluation` before and after, and calling `progress` after each epoch. The model is left
-    /// in training mode.
+    /// `evaluation` before and after, and calling `progress` after each epoch; stops after an
+    /// epoch whose loss is not finite (the history then has fewer losses than `epochs`). The
+    /// model is left in training mode.
     public func train(
         epochs: Int, batches: (_ epoch: Int) -> [Batch], evaluation: [Batch],
         progress: (EpochProgress) -> Void = { _ in }
@@ -186,10 +187,12 @@ public final class Trainer<Objective: TrainingObjective> {
             trainingSeconds += seconds
             losses.append(weight > 0 ? total / weight : 0)
             progress(EpochProgress(epoch: epoch + 1, epochs: epochs, loss: losses.last!, seconds: seconds))
+            // A loss that is NaN or infinite stays so: the remaining epochs could only waste time.
+            if !losses.last!.isFinite { break }
         }
         return TrainingHistory(
             losses: losses, initialLoss: initialLoss, finalLoss: evaluate(evaluation), steps: optimizer.stepCount,
-            trainingSeconds: trainingSeconds, tokensPerSecond: Double(tokens) / trainingSeconds)
+            trainingSeconds: trainingSeconds, tokensPerSecond: trainingSeconds > 0 ? Double(tokens) / trainingSeconds : 0)
     }
 
     /// Runs `body` on one BLAS thread when there are replicas, or as it is. The replicas take the

@@ -50,7 +50,7 @@ public struct TrainingReport: Report, Sendable {
         lines.append("Parameters: \(trainable.formatted()) trainable / \(total.formatted()) total "
             + (lora == nil ? "" : String(format: "(%.2f%%; %@ before LoRA)", 100 * Double(trainable) / Double(total),
                                          summary.baseParameters.formatted())))
-        lines.append(String(format: "Loss %.4f → %.4f, %.0f tokens/s, %.1f ms per step over %d steps", history.initialLoss,
+        lines.append(String(format: "Loss %.4f → %.4f, %.0f tokens/s, %.1f ms per step over %ld steps", history.initialLoss,
                             history.finalLoss, history.tokensPerSecond, 1000 * history.trainingSeconds / Double(history.steps),
                             history.steps))
         let norms = history.norms
