@@ -36,12 +36,6 @@ void lorakit_temporary_unregister(int slot) {
     atomic_store(&states[slot], (state & ~3u) | FREE);
 }
 
-int lorakit_temporary_count(void) {
-    int count = 0;
-    for (int slot = 0; slot < SLOT_COUNT; slot++) count += (atomic_load(&states[slot]) & 3u) == REGISTERED;
-    return count;
-}
-
 static void remove_temporaries_and_exit(int signal_number) {
     char copy[PATH_MAX];
     for (int slot = 0; slot < SLOT_COUNT; slot++) {

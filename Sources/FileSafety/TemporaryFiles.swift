@@ -8,7 +8,4 @@ public enum TemporaryFiles {
     public static func removeOnInterrupt() {
         lorakit_temporary_install_signal_handlers()
     }
-
-    /// How many temporaries are registered now.
-    public static var pendingCount: Int { Int(lorakit_temporary_count()) }
 }

@@ -27,10 +27,9 @@ struct FileSafetyTests {
             try output.write(Data("new ".utf8))
             try output.write(Data("b".utf8))
         }
-        #expect(TemporaryFiles.pendingCount == 2)
+        #expect(try names(in: root).filter { $0.hasSuffix(".partial") }.count == 2)
         #expect(try String(contentsOf: a, encoding: .utf8) == "old")
         try files.commit()
-        #expect(TemporaryFiles.pendingCount == 0)
         #expect(try String(contentsOf: a, encoding: .utf8) == "new a" && String(contentsOf: b, encoding: .utf8) == "new b")
         #expect(try names(in: root) == ["a.bin", "b.bin"])
     }
@@ -69,7 +68,7 @@ struct FileSafetyTests {
         let identity = try FileIdentity(path: file.path)
         #expect(identity.exists)
         #expect(try FileIdentity(path: symbolic.path) == identity && FileIdentity(path: hard.path) == identity)
-        #expect(try FileIdentity(path: root.path + "/./sub/../base.bin") == identity || !FileManager.default.fileExists(atPath: root.path + "/sub"))
+        #expect(try FileIdentity(path: root.path + "/./base.bin") == identity)
         let planned = try FileIdentity(path: root.appendingPathComponent("new.bin").path)
         #expect(!planned.exists && planned != identity)
         #expect(try FileIdentity(path: root.appendingPathComponent("./new.bin").path) == planned)

@@ -16,7 +16,4 @@ void lorakit_temporary_unregister(int slot);
 /// started with ignored (as `nohup` leaves SIGHUP). Calling it again changes nothing.
 void lorakit_temporary_install_signal_handlers(void);
 
-/// The number of paths registered now (for tests).
-int lorakit_temporary_count(void);
-
 #endif
