@@ -38,12 +38,16 @@ void lorakit_temporary_unregister(int slot) {
 
 static void remove_temporaries_and_exit(int signal_number) {
     char copy[PATH_MAX];
-    for (int slot = 0; slot < SLOT_COUNT; slot++) {
-        unsigned state = atomic_load(&states[slot]);
-        if ((state & 3u) != REGISTERED) continue;
-        memcpy(copy, paths[slot], PATH_MAX);
-        copy[PATH_MAX - 1] = 0;
-        if (atomic_load(&states[slot]) == state) unlink(copy);
+    // Files first, then directories (rmdir removes only the empty ones a writer created).
+    for (int pass = 0; pass < 2; pass++) {
+        for (int slot = 0; slot < SLOT_COUNT; slot++) {
+            unsigned state = atomic_load(&states[slot]);
+            if ((state & 3u) != REGISTERED) continue;
+            memcpy(copy, paths[slot], PATH_MAX);
+            copy[PATH_MAX - 1] = 0;
+            if (atomic_load(&states[slot]) != state) continue;
+            if (pass == 0) unlink(copy); else rmdir(copy);
+        }
     }
     _exit(128 + signal_number);
 }

@@ -20,6 +20,7 @@ public final class StagedFiles {
     }
 
     private var staged: [Staged] = []
+    private var createdDirectories: [(url: URL, slot: Int32)] = []
 
     public init() {}
 
@@ -49,6 +50,20 @@ public final class StagedFiles {
         }
     }
 
+    /// Creates `directory` (not its parents) unless it exists; until ``commit()`` a failure or an
+    /// interruption removes it again.
+    public func createDirectory(_ directory: URL) throws(FileSystemError) {
+        let slot = lorakit_temporary_register(directory.path)
+        if mkdir(directory.path, 0o755) == 0 {
+            createdDirectories.append((directory, slot))
+            return
+        }
+        let error = FileSystemError.lastError(path: directory.path, operation: "create the directory")
+        lorakit_temporary_unregister(slot)
+        var status = stat()
+        guard errno == EEXIST, stat(directory.path, &status) == 0, (status.st_mode & S_IFMT) == S_IFDIR else { throw error }
+    }
+
     /// Stages `data` as the whole new content of `destination`.
     public func stage(_ destination: URL, data: Data) throws(FileSystemError) {
         try stage(destination) { output throws(FileSystemError) in try output.write(data) }
@@ -63,15 +78,22 @@ public final class StagedFiles {
             lorakit_temporary_unregister(entry.slot)
             staged.removeFirst()
         }
+        createdDirectories.forEach { lorakit_temporary_unregister($0.slot) }
+        createdDirectories.removeAll()
     }
 
-    /// Deletes every temporary not yet committed.
+    /// Deletes every temporary not yet committed, and the directories created for them.
     public func discard() {
         for entry in staged {
             unlink(entry.temporary.path)
             lorakit_temporary_unregister(entry.slot)
         }
         staged.removeAll()
+        for directory in createdDirectories.reversed() {
+            rmdir(directory.url.path)
+            lorakit_temporary_unregister(directory.slot)
+        }
+        createdDirectories.removeAll()
     }
 
     /// Writes `data` to `url` atomically: a temporary beside it, renamed over it.

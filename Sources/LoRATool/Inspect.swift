@@ -13,6 +13,7 @@ struct Inspect: ParsableCommand {
     @OptionGroup var output: FormatOption
 
     func run() throws {
+        try OutputSafety.check(outputs: [], inputs: [CommandPath(flag: "PATH", path: path)])
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw TensorFileError.fileError(file: path, reason: "no such file or directory")

@@ -30,7 +30,13 @@ struct LoRAOptions: ParsableArguments {
     func validate() throws {
         if rank < 1 { throw ValidationError("--rank must be at least 1, got \(rank)") }
         if targets.values().contains("") { throw ValidationError("--targets has an empty name") }
-        try configuration(rank: rank, alpha: alpha).validate()
+        do {
+            try configuration(rank: rank, alpha: alpha).validate()
+        } catch {
+            guard case let .invalidValue(key, value, expected) = error else { throw error }
+            let flags = ["r": "--rank", "lora_alpha": "--alpha", "lora_dropout": "--dropout", "target_modules": "--targets"]
+            throw ValidationError("\(flags[key] ?? key) is \(value): expected \(expected)")
+        }
     }
 
     /// The configuration the flags describe, at rank `rank` with alpha `alpha`.

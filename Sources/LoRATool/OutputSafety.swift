@@ -23,6 +23,9 @@ enum OutputSafety {
     static func check(
         outputs: [CommandPath], inputs: [CommandPath], force: (input: String, flag: String, given: Bool)? = nil
     ) throws(CommandFailure) {
+        if let empty = (inputs + outputs).first(where: { $0.path.isEmpty }) {
+            throw CommandFailure(description: "\(empty.flag) is an empty path: give a file name")
+        }
         let inputIdentities = inputs.compactMap { input in (try? FileIdentity(path: input.path)).map { (input, $0) } }
         var written: [(CommandPath, FileIdentity)] = []
         for output in outputs {

@@ -90,14 +90,11 @@ extension PEFTAdapter {
             writer.add(PEFTKeys.loraA(path), factors.a, as: dtype)
             writer.add(PEFTKeys.loraB(path), factors.b, as: dtype)
         }
-        let createdDirectory = mkdir(directory.path, 0o755) == 0
-        if !createdDirectory && errno != EEXIST {
-            throw .writeFailed(path: directory.path, reason: "cannot create the directory: \(String(cString: strerror(errno)))")
-        }
         // Both files are staged beside their destinations and renamed into place only when both
         // are complete, so a failure or an interruption leaves an existing adapter untouched.
         let files = StagedFiles()
         do throws(FileSystemError) {
+            try files.createDirectory(directory)
             try writer.stage(directory.appendingPathComponent(Self.weightsFileName), in: files)
             let encoded: Data
             do { encoded = try configuration.encodedFile() } catch {
@@ -107,7 +104,6 @@ extension PEFTAdapter {
             try files.commit()
         } catch {
             files.discard()
-            if createdDirectory { rmdir(directory.path) }
             throw .writeFailed(path: error.path, reason: "cannot \(error.operation): \(error.reason)")
         }
     }

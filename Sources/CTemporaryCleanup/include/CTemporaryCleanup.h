@@ -5,7 +5,8 @@
 /// with 128 + the signal's number. Written in C so that the handler provably does nothing but
 /// atomic loads, memcpy, unlink and _exit (all async-signal-safe).
 
-/// Records `path` (a file that may not exist yet); returns its slot, or -1 when the path is too
+/// Records `path`, a file that may not exist yet or a directory that the handler removes when it
+/// is empty (after every registered file); returns its slot, or -1 when the path is too
 /// long or every slot is taken (the file is then only removed by its writer's own error path).
 int lorakit_temporary_register(const char *path);
 
