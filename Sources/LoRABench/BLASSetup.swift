@@ -19,7 +19,7 @@ public struct BLASSetup: Codable, Sendable, Equatable {
 
     /// This process's OpenBLAS, measuring on `threads` threads (nil: the current count).
     public static func current(threads: Int? = nil) -> BLASSetup {
-        BLASSetup(threads: threads ?? BLAS.threadCount, configuration: BLAS.configuration, core: BLAS.coreName)
+        BLASSetup(threads: threads ?? BLAS.threadCount, configuration: BLAS.buildDescription, core: BLAS.coreName)
     }
 
     /// `Haswell, 2 BLAS threads`.
