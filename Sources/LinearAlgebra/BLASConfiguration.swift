@@ -108,6 +108,15 @@ extension BLAS {
     /// ``BLASConfiguration/diagnostic`` of this process: one line to log, or nil when all is well.
     public static var diagnostic: String? { configuration.diagnostic }
 
+    /// Writes ``diagnostic`` as one line on stderr, `"<prefix>: <diagnostic>"`, when there is one
+    /// (for processes that cannot restart, such as the benchmark suites), and returns it.
+    @discardableResult
+    public static func logDiagnostic(prefix: String) -> String? {
+        guard let diagnostic else { return nil }
+        FileHandle.standardError.write(Data("\(prefix): \(diagnostic)\n".utf8))
+        return diagnostic
+    }
+
     /// Whether `name` is set in `environment` to a value that switches something on (not `""` nor `"0"`).
     public static func isSwitchOn(_ name: String, in environment: [String: String] = ProcessInfo.processInfo.environment) -> Bool {
         guard let value = environment[name] else { return false }
