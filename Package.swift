@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "PEFT", targets: ["PEFT"]),
         .library(name: "Training", targets: ["Training"]),
         .library(name: "Tokenizers", targets: ["Tokenizers"]),
+        .library(name: "Models", targets: ["Models"]),
         .library(name: "Plotting", targets: ["Plotting"]),
         .library(name: "Reporting", targets: ["Reporting"]),
         .library(name: "LoRABench", targets: ["LoRABench"]),
@@ -56,6 +57,7 @@ let package = Package(
             name: "LoRABench",
             dependencies: ["LinearAlgebra", "LoRA", "LowRank", "ModelSizing", "NN", "Training", "Plotting", "Reporting"]),
         .target(name: "Tokenizers"),
+        .target(name: "Models", dependencies: ["LinearAlgebra", "TensorFormats", "NN", "Tokenizers", "CQuantKernels"]),
         .target(
             name: "LoRAKit",
             dependencies: [
@@ -93,6 +95,9 @@ let package = Package(
         .testTarget(name: "LoRABenchTests", dependencies: ["LoRABench"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ReadmeExamplesTests", dependencies: ["LoRAKit"]),
+        .testTarget(
+            name: "ModelsTests", dependencies: ["Models", "NN", "LinearAlgebra", "TensorFormats", "Tokenizers", "PEFT", "LoRA"],
+            resources: [.copy("Fixtures")]),
 
         .executableTarget(
             name: "LinearAlgebraBenchmarks",
