@@ -49,7 +49,7 @@ let package = Package(
         .target(name: "NN", dependencies: ["LinearAlgebra", "CNNKernels"]),
         .target(name: "Optimizers", dependencies: ["LinearAlgebra", "NN"]),
         .target(name: "LoRA", dependencies: ["LinearAlgebra", "NN", "CLowRankKernel"]),
-        .target(name: "PEFT", dependencies: ["LinearAlgebra", "TensorFormats", "LowRank", "LoRA", "Reporting"]),
+        .target(name: "PEFT", dependencies: ["LinearAlgebra", "TensorFormats", "NN", "LowRank", "LoRA", "Reporting"]),
         .target(
             name: "Training",
             dependencies: ["LinearAlgebra", "TensorFormats", "NN", "Optimizers", "LoRA", "Plotting", "Reporting"]),
