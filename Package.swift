@@ -57,12 +57,12 @@ let package = Package(
             name: "LoRABench",
             dependencies: ["LinearAlgebra", "LoRA", "LowRank", "ModelSizing", "NN", "Training", "Plotting", "Reporting"]),
         .target(name: "Tokenizers"),
-        .target(name: "Models", dependencies: ["LinearAlgebra", "TensorFormats", "NN", "Tokenizers", "CQuantKernels"]),
+        .target(name: "Models", dependencies: ["LinearAlgebra", "TensorFormats", "NN", "Tokenizers", "Reporting", "CQuantKernels"]),
         .target(
             name: "LoRAKit",
             dependencies: [
                 "LinearAlgebra", "TensorFormats", "LowRank", "ModelSizing", "NN", "Optimizers", "LoRA", "PEFT",
-                "Training", "Plotting", "Reporting", "Tokenizers",
+                "Training", "Plotting", "Reporting", "Tokenizers", "Models",
             ]),
         .executableTarget(
             name: "LoRATool",

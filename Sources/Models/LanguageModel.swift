@@ -28,19 +28,13 @@ public final class LanguageModel {
         let file: GGUFFile
         do { file = try GGUFFile(contentsOf: url) } catch { throw .gguf(error) }
         model = try LlamaForCausalLM(gguf: file, keepingQuantizedBlocks: keepingQuantizedBlocks)
-        guard file.metadata[TokenizerVocabulary.Key.tokens] != nil else {
-            tokenizer = nil
-            return
-        }
-        do {
-            tokenizer = try BPETokenizer(vocabulary: try TokenizerVocabulary(gguf: file))
-        } catch let error as TokenizerError {
-            throw .tokenizer(file: url.path, reason: error.description)
-        } catch let error as ModelError {
-            throw error
-        } catch {
-            preconditionFailure("LanguageModel: \(error)")
-        }
+        tokenizer = file.metadata[TokenizerVocabulary.Key.tokens] == nil ? nil : try Self.tokenizer(in: file)
+    }
+
+    /// The tokenizer of a GGUF file alone (no weights are read).
+    public static func tokenizer(in file: GGUFFile) throws(ModelError) -> BPETokenizer {
+        let vocabulary = try TokenizerVocabulary(gguf: file)
+        do { return try BPETokenizer(vocabulary: vocabulary) } catch { throw .tokenizer(file: file.path, reason: error.description) }
     }
 
     /// The tokenizer, or a typed error naming the file when it has none.

@@ -99,12 +99,20 @@ public final class LlamaForCausalLM<Scalar: MatrixScalar>: Module {
     /// The cross-entropy of `targets` (one per token, `< 0` unscored; for next-token prediction
     /// `targets[i] = tokens[i+1]` within a sequence) under the logits of `tokens`, summed and
     /// counted (``ProjectedCrossEntropy``, mean = NLL / scored). With `accumulatingGradients`, the
-    /// mean's backward runs through every layer: trainable parameters accumulate `∂L/∂θ`, and
-    /// `layerInputGradient(l, ∂L/∂H_l)` (if given) sees each layer's input gradient, `l = 0` being
-    /// the embedding output. The logits are never held whole (chunks of `rowsPerChunk×V`).
+    /// mean's backward runs through every layer and trainable parameters accumulate `∂L/∂θ`.
+    /// The logits are never held whole (chunks of 64×V). Training's `CausalLanguageModel`
+    /// requirement, word for word.
+    public func loss(tokens: [Int], targets: [Int], sequenceLength t: Int, accumulatingGradients: Bool) -> ProjectedCrossEntropy<Scalar> {
+        loss(tokens: tokens, targets: targets, sequenceLength: t, accumulatingGradients: accumulatingGradients,
+             rowsPerChunk: 64, layerInputGradient: nil)
+    }
+
+    /// ``loss(tokens:targets:sequenceLength:accumulatingGradients:)`` with the head computed
+    /// `rowsPerChunk` rows at a time, and `layerInputGradient(l, ∂L/∂H_l)` (if given) seeing each
+    /// layer's input gradient, `l = 0` being the embedding output.
     public func loss(
-        tokens: [Int], targets: [Int], sequenceLength t: Int, accumulatingGradients: Bool = false,
-        rowsPerChunk: Int = 64, layerInputGradient: ((Int, Matrix<Scalar>) -> Void)? = nil
+        tokens: [Int], targets: [Int], sequenceLength t: Int, accumulatingGradients: Bool, rowsPerChunk: Int,
+        layerInputGradient: ((Int, Matrix<Scalar>) -> Void)?
     ) -> ProjectedCrossEntropy<Scalar> {
         precondition(targets.count == tokens.count, "LlamaForCausalLM.loss: \(targets.count) targets for \(tokens.count) tokens")
         precondition(!accumulatingGradients || !(untiedHead ?? model.embedding.weight).isTrainable,

@@ -56,8 +56,8 @@ struct TinyLlamaTests {
             ("len16", reference.f64.len16.mean_nll!, reference.f32.len16.mean_nll!),
         ] {
             let ids = reference.sequences[name]!
-            let loss64 = double.loss(tokens: ids, targets: nextTokenTargets(ids), sequenceLength: ids.count)
-            let loss32 = float.loss(tokens: ids, targets: nextTokenTargets(ids), sequenceLength: ids.count)
+            let loss64 = double.loss(tokens: ids, targets: nextTokenTargets(ids), sequenceLength: ids.count, accumulatingGradients: false)
+            let loss32 = float.loss(tokens: ids, targets: nextTokenTargets(ids), sequenceLength: ids.count, accumulatingGradients: false)
             #expect(loss64.scored == ids.count - 1)
             #expect(abs(loss64.meanNegativeLogLikelihood - expected64) < 1e-6)
             #expect(abs(loss32.meanNegativeLogLikelihood - expected32) < 1e-5)
@@ -89,7 +89,7 @@ struct TinyLlamaTests {
         model.model.embedding.weight.isTrainable = false
         let ids = reference.len16
         var layerInputs: [Int: Matrix<Double>] = [:]
-        let loss = model.loss(tokens: ids, targets: nextTokenTargets(ids), sequenceLength: 16, accumulatingGradients: true) {
+        let loss = model.loss(tokens: ids, targets: nextTokenTargets(ids), sequenceLength: 16, accumulatingGradients: true, rowsPerChunk: 64) {
             layerInputs[$0] = $1
         }
         #expect(abs(loss.meanNegativeLogLikelihood - reference.f64.grad_loss_len16) < 1e-6)
