@@ -52,7 +52,7 @@ let package = Package(
         .target(name: "PEFT", dependencies: ["LinearAlgebra", "TensorFormats", "NN", "LowRank", "LoRA", "Reporting"]),
         .target(
             name: "Training",
-            dependencies: ["LinearAlgebra", "TensorFormats", "NN", "Optimizers", "LoRA", "Plotting", "Reporting"]),
+            dependencies: ["LinearAlgebra", "TensorFormats", "NN", "Optimizers", "LoRA", "Models", "Plotting", "Reporting"]),
         .target(
             name: "LoRABench",
             dependencies: ["LinearAlgebra", "LoRA", "LowRank", "ModelSizing", "NN", "Training", "Plotting", "Reporting"]),
@@ -89,7 +89,8 @@ let package = Package(
             name: "PEFTTests", dependencies: ["PEFT", "LoRA", "TensorFormats", "CommandTestSupport"],
             resources: [.copy("Fixtures")]),
         .testTarget(name: "FileCommandsTests", dependencies: ["PEFT", "TensorFormats", "LoRATool", "CommandTestSupport"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "LoRA", "NN", "Optimizers", "LoRATool", "CommandTestSupport"]),
+        .testTarget(
+            name: "TrainingTests", dependencies: ["Training", "LoRA", "NN", "Optimizers", "Models", "PEFT", "LoRATool", "CommandTestSupport"]),
         .testTarget(name: "PlottingTests", dependencies: ["Plotting"]),
         .testTarget(name: "ReportingTests", dependencies: ["Reporting"]),
         .testTarget(name: "LoRABenchTests", dependencies: ["LoRABench"]),

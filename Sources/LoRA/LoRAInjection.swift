@@ -16,10 +16,23 @@ public enum LoRAInjectionError: Error, Equatable, Sendable, CustomStringConverti
             "\(error)"
         case let .noTargetMatched(targets, modules):
             "LoRA configuration: \"target_modules\" \(targets) matches no linear module; the model has "
-                + (modules.isEmpty ? "none" : modules.joined(separator: ", "))
+                + (modules.isEmpty ? "none" : Self.summary(of: modules))
         case let .initialization(module, error):
             "LoRA adapter for \(module): \(error)"
         }
+    }
+
+    /// Module paths grouped by their last name, as the names a `target_modules` list can use:
+    /// `q_proj (30: model.layers.0.self_attn.q_proj, …), v_proj (30: …)`.
+    static func summary(of paths: [String]) -> String {
+        var groups: [(name: String, paths: [String])] = []
+        for path in paths {
+            let name = String(path.split(separator: ".").last ?? Substring(path))
+            if let index = groups.firstIndex(where: { $0.name == name }) { groups[index].paths.append(path) } else { groups.append((name, [path])) }
+        }
+        return groups.map { group in
+            group.paths.count == 1 ? group.paths[0] : "\(group.name) (\(group.paths.count): \(group.paths[0]), …)"
+        }.joined(separator: ", ")
     }
 }
 

@@ -9,13 +9,20 @@ struct Tokenize: ParsableCommand {
     var model: String
 
     @Option(help: "The text to tokenize.")
-    var text: String
+    var text: String?
+
+    @Option(help: "A UTF-8 text file to tokenize instead of --text.")
+    var file: String?
 
     @OptionGroup var output: FormatOption
 
+    func validate() throws {
+        if (text == nil) == (file == nil) { throw ValidationError("give one of --text and --file") }
+    }
+
     func run() throws {
         let tokenizer = try LanguageModel.tokenizer(in: try GGUFFile(contentsOf: try ModelLocation.resolve(model)))
-        let ids = tokenizer.encode(text)
+        let ids = tokenizer.encode(try text ?? FineTuneJob.readText(file!))
         print(try output.render(TokenizationReport(ids: ids, tokens: ids.map { tokenizer.tokenString($0) ?? "" })))
     }
 }
