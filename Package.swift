@@ -47,7 +47,7 @@ let package = Package(
         .target(name: "Optimizers", dependencies: ["LinearAlgebra", "NN"]),
         .target(name: "LoRA", dependencies: ["LinearAlgebra", "NN", "CLowRankKernel"]),
         .target(name: "PEFT", dependencies: ["LinearAlgebra", "TensorFormats", "LowRank", "LoRA"]),
-        .target(name: "Training", dependencies: ["LinearAlgebra", "NN", "Optimizers", "LoRA"]),
+        .target(name: "Training", dependencies: ["LinearAlgebra", "TensorFormats", "NN", "Optimizers", "LoRA"]),
         .target(name: "LoRABench", dependencies: ["LinearAlgebra", "LoRA", "Plotting"]),
         .target(name: "Tokenizers"),
         .target(
@@ -85,6 +85,7 @@ let package = Package(
         .testTarget(name: "PlottingTests", dependencies: ["Plotting"]),
         .testTarget(name: "LoRABenchTests", dependencies: ["LoRABench"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "ReadmeExamplesTests", dependencies: ["LoRAKit"]),
 
         .executableTarget(
             name: "LinearAlgebraBenchmarks",
@@ -94,7 +95,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "LowRankBenchmarks",
-            dependencies: ["LowRank", .product(name: "Benchmark", package: "benchmark")],
+            dependencies: ["LinearAlgebra", "LowRank", .product(name: "Benchmark", package: "benchmark")],
             path: "Benchmarks/LowRankBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),

@@ -1,10 +1,10 @@
 import Benchmark
 import LinearAlgebra
 
-/// GEMM and SVD on this machine.
+/// GEMM and SVD.
 ///
 /// `InPlaceGEMMAllocations` runs BLAS on one thread and reports the malloc count of ten in-place
-/// `gemm(into:)` calls: 0 (measured 2026-11-23). On two or more threads OpenBLAS's threaded level-3
+/// `gemm(into:)` calls, expected to be 0. On two or more threads OpenBLAS's threaded level-3
 /// driver itself mallocs one job array per call, which the timing benchmarks show as one malloc
 /// per GEMM; LoRAKit's own code adds none.
 let benchmarks: @Sendable () -> Void = {

@@ -3,7 +3,7 @@ import Foundation
 import LinearAlgebra
 import LowRank
 
-/// Exact versus randomized truncated SVD on this machine (results in README, "Low-rank analysis").
+/// Exact versus randomized truncated SVD (results: docs/PERFORMANCE.md, "SVD and low-rank analysis").
 ///
 /// `Frobenius error / tail bound (‰)` is not a time: it records, per run, 1000 ×
 /// ‖M − M̃₆₄‖_F / √(Σ_{i>64} σᵢ²) for the randomized rank-64 SVD (1000 = optimal).

@@ -1,7 +1,7 @@
 // Element-wise Float kernels of NN: the GELU, the SiLU and softmax's exponentials. Swift compiles for
 // the x86-64 baseline (SSE2, no FMA); each loop here is built a second time for AVX2+FMA and
-// chosen at run time: the GELU is 2.6× faster so (1.7 against 4.4 ms per 2²⁰ elements on one
-// core, measured).
+// chosen at run time, so it gets 256-bit vectors and fused multiply-adds where the CPU has them
+// (the GELU's gain: docs/PERFORMANCE.md).
 
 #include "CNNKernels.h"
 

@@ -8,7 +8,7 @@ public enum TargetModules: Sendable, Equatable {
     case allLinear
 }
 
-/// Which biases train, as PEFT's `bias` (seed 003, exercise 1).
+/// Which biases train, as PEFT's `bias`.
 public enum LoRABias: String, Sendable, Equatable, Codable {
     /// No bias trains.
     case none

@@ -9,11 +9,11 @@ import LinearAlgebra
 /// adapter's path. Done as two BLAS calls, each product is thin (16 columns at r = 16) and
 /// OpenBLAS packs all of `X` for it; the kernel instead reads the rows of `X` in place, six at a
 /// time against one panel of `A` in twelve vector accumulators, and loads and stores each tile of
-/// `Y` once: 84 GFLOP/s on one core here (256 rows, d = k = 4096, r = 16; FMA peak 92). Rows are
+/// `Y` once, which brings one core close to its FMA peak (docs/PERFORMANCE.md). Rows are
 /// split between the calling thread and helper threads that are started once and pinned, per
-/// call, to CPUs the caller is not on: woken unpinned, a helper was placed on the caller's CPU
-/// while OpenBLAS's workers spun on the other (they do for a while after each call) and started
-/// 1–2 ms late, longer than the whole product; pinned, it starts within 30–50 µs. Results equal
+/// call, to CPUs the caller is not on: woken unpinned, a helper can be placed on the caller's CPU
+/// while OpenBLAS's workers spin on the other (they do for a while after each call) and start
+/// later than the whole product takes; pinned, it starts promptly. Results equal
 /// the BLAS form up to float rounding (the sums run in another order) and do not depend on the
 /// number of threads.
 ///

@@ -7,11 +7,9 @@ import LinearAlgebra
 /// `[Y | T] = X·[W; A]ᵀ` gives `X·Wᵀ` in columns `0..<d` and `T = X·Aᵀ` in columns `d..<d+r`, then
 /// `Y += s·T·Bᵀ` (β = 1) completes `Y = X·Wᵀ + s·(X·Aᵀ)·Bᵀ` — the maths of ``LoRAWeights``, equal up
 /// to float rounding. `X` is read once (by the big GEMM) instead of twice, which is what makes
-/// the unmerged forward cost little more than its FLOPs: at n=512, d=k=4096, r=16 the adapter
-/// added −0.4 to 1.7% to the merged GEMM here (medians of 61 interleaved rounds, 2026-11-23),
-/// where ``LoRAWeights`` added 1.1–3.4% with two BLAS products and 1.0–1.4% with its packed
-/// kernel; at r=64 (BLAS in both) 1.5–3.2% against 2.4–6.2%. The price is the layout: `Y` is
-/// the first `d` columns of the output (row stride `d+r`), as a view would be.
+/// the unmerged forward cost little more than its FLOPs; above r = 16, where ``LoRAWeights``
+/// runs two BLAS products, less than it (docs/PERFORMANCE.md compares the two). The price is the
+/// layout: `Y` is the first `d` columns of the output (row stride `d+r`), as a view would be.
 /// While merged (`W ← W + s·B·A` in the stacked rows), the forward writes only `Y`.
 public struct StackedLoRAWeights<Scalar: MatrixScalar>: Sendable {
     /// `[W; A]`: `(d+r)×k`, rows `0..<d` the base (`W + s·B·A` while merged), rows `d..<d+r` `A`.

@@ -44,6 +44,6 @@ public struct LoRABenchmarkCase: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
-    /// The grid: `d = k ∈ {768, 4096}`, `n ∈ {1, 32, 512}`, `r ∈ {4, 8, 16, 64}`.
+    /// The standard grid of `lora bench`: `d = k ∈ {768, 4096}`, `n ∈ {1, 32, 512}`, `r ∈ {4, 8, 16, 64}`.
     public static let standardGrid = grid(sizes: [768, 4096], tokens: [1, 32, 512], ranks: [4, 8, 16, 64])
 }

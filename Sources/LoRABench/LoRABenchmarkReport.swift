@@ -26,7 +26,7 @@ public struct LoRABenchmarkResult: Codable, Sendable, Equatable {
     public var stackedRatioQuartiles: ClosedRange<Double>
     /// `1 + r·(d + k)/(d·k)`.
     public var idealRatio: Double
-    /// A raw `cblas_sgemm` (`?gemm`) of `X·Wᵀ` timed in the same rounds.
+    /// A raw BLAS `sgemm` of `X·Wᵀ` (no LoRA code) timed in the same rounds.
     public var rawMilliseconds: Double
     /// Median over rounds of raw time / merged time: 1 means no overhead over BLAS.
     public var mergedFractionOfRaw: Double
@@ -70,7 +70,7 @@ public struct LoRABenchmarkReport: Codable, Sendable, Equatable {
     public var rounds: Int
     /// OpenBLAS's build description.
     public var blasConfiguration: String
-    /// Raw `cblas_sgemm` throughput on the largest case (most FLOPs), in GFLOP/s.
+    /// Raw BLAS `sgemm` throughput on the largest case (most FLOPs), in GFLOP/s.
     public var rawSGEMMGFLOPS: Double
     /// The results, in the order the cases were given.
     public var cases: [LoRABenchmarkResult]

@@ -30,7 +30,7 @@ public struct RankErrorRow: Codable, Sendable, Equatable {
     }
 }
 
-/// The rank-error table of seed 003 Part 4 (with seed 002 §8.1's bound): how well the best rank-`r`
+/// The rank-error table, with the Eckart–Young tail bound: how well the best rank-`r`
 /// approximation of a matrix does, for a list of ranks. Encodes to JSON as
 /// `{"rows": [...], "singular_values": [...], "matrix_rows": m, "matrix_columns": n}`.
 public struct RankErrorTable: Encodable, Sendable, Equatable {

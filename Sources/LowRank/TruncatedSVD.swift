@@ -35,7 +35,7 @@ extension Matrix {
     }
 
     /// LoRA factors of the best rank-`r` approximation: `B = U_r·Σ_r^{1/2}` (`m×r`) and
-    /// `A = Σ_r^{1/2}·V_rᵀ` (`r×n`), so `B·A = M_r` (seed 002 §8.1).
+    /// `A = Σ_r^{1/2}·V_rᵀ` (`r×n`), so `B·A = M_r`.
     public func loraFactors(
         rank r: Int, method: TruncatedSVDMethod = .exact
     ) throws(LowRankError) -> (b: Matrix, a: Matrix) {

@@ -60,7 +60,7 @@ public struct MemoryAssumptions: Codable, Sendable, Equatable {
     }
 }
 
-/// Seed 003 exercise 3: GB needed by full fine-tuning and by LoRA for a model of `N` parameters.
+/// GB needed by full fine-tuning and by LoRA for a model of `N` parameters (`lora memory`).
 ///
 /// Full: weights `N·b`, gradients `N·b`, Adam `s·N·b` (`b` bytes per value, `s` states).
 /// LoRA: frozen weights `N·b`, adapters `P·b′`, gradients `P·b′`, Adam `s·P·b′`, with

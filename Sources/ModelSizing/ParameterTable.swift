@@ -47,7 +47,7 @@ public struct TransformerShape: Sendable, Equatable {
         self.ffn = ffn
     }
 
-    /// Seed 000's models: GPT-2 Small 768/12, Medium 1024/24, Large 1280/36, LLaMA-7B 4096/32,
+    /// The models of the parameter-efficiency table: GPT-2 Small 768/12, Medium 1024/24, Large 1280/36, LLaMA-7B 4096/32,
     /// LLaMA-13B 5120/40 (MLP widths: GPT-2 4·d_model, LLaMA 11008 and 13824).
     public static let seedModels: [TransformerShape] = [
         TransformerShape(id: "gpt2-small", name: "GPT-2 Small", dModel: 768, layers: 12, ffn: 3072),
@@ -60,7 +60,7 @@ public struct TransformerShape: Sendable, Equatable {
     /// GPT-3 175B: d_model 12288, 96 layers, MLP width 4·12288.
     public static let gpt3 = TransformerShape(id: "gpt3-175b", name: "GPT-3 175B", dModel: 12288, layers: 96, ffn: 49152)
 
-    /// Every preset, seed 000's then GPT-3.
+    /// Every preset: the table's models, then GPT-3.
     public static let presets: [TransformerShape] = seedModels + [gpt3]
 }
 
@@ -92,7 +92,7 @@ public enum ParameterTableError: Error, Equatable, Sendable, CustomStringConvert
     }
 }
 
-/// One row of seed 000's "parameter efficiency at scale" table.
+/// One row of the "parameter efficiency at scale" table (`lora params`).
 public struct LoRAParameterRow: Codable, Sendable, Equatable {
     public var model: String
     public var dModel: Int
@@ -102,7 +102,7 @@ public struct LoRAParameterRow: Codable, Sendable, Equatable {
     public var fullParameters: Int
     /// `layers · Σ_targets r·(d + k)`: the LoRA factors `B: d×r`, `A: r×k`.
     public var loraParameters: Int
-    /// `loraParameters / fullParameters`, a fraction (seed 000 prints it in percent).
+    /// `loraParameters / fullParameters`, a fraction (`lora params` prints it in percent).
     public var ratio: Double
 
     enum CodingKeys: String, CodingKey {
@@ -112,8 +112,8 @@ public struct LoRAParameterRow: Codable, Sendable, Equatable {
         case loraParameters = "lora_parameters"
     }
 
-    /// The row of `model` adapting `targets` in every layer at rank `r` (seed 000, seed 002 §2:
-    /// a `d×k` matrix has `d·k` weights and `r·(d + k)` LoRA parameters).
+    /// The row of `model` adapting `targets` in every layer at rank `r` (a `d×k` matrix has
+    /// `d·k` weights and `r·(d + k)` LoRA parameters).
     public init(
         model: TransformerShape, rank r: Int, targets: [AdaptedProjection] = [.q, .k, .v, .o]
     ) throws(ParameterTableError) {

@@ -6,9 +6,9 @@ import LinearAlgebra
 /// `Double` (and any other scalar) uses libm's `erf` and `exp`. `Float` runs the C kernel
 /// `nn_gelu_f32`: the same exact-erf formulas with `erf` and `exp` evaluated by branch-free
 /// polynomials (within 3 ulp of the correctly rounded `erf`, 1–2 ulp for `exp`: float rounding,
-/// not a different GELU), built for AVX2+FMA and chosen at run time (Swift itself targets the
-/// x86-64 baseline): 1.7 ms per 2²⁰ elements on one core, against 4.4 ms for the same
-/// polynomials in Swift and ≈ 12 ms for two libm calls per element.
+/// not a different GELU), built for AVX2+FMA and chosen at run time, because Swift itself targets
+/// the x86-64 baseline (no FMA): faster than the same polynomials in Swift, and much faster than
+/// two libm calls per element (docs/PERFORMANCE.md).
 @inline(__always)
 func computeGELU<Scalar: MatrixScalar>(
     _ x: UnsafeBufferPointer<Scalar>, values y: UnsafeMutableBufferPointer<Scalar>,

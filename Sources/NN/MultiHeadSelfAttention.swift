@@ -1,6 +1,6 @@
 import LinearAlgebra
 
-/// Multi-head self-attention with bias-free projections, as in seed 003's
+/// Multi-head self-attention with bias-free projections, as in a PyTorch
 /// `SimpleTransformerBlock`: `Q = X·W_qᵀ`, `K = X·W_kᵀ`, `V = X·W_vᵀ` (`W: d×d`),
 /// `A = attention(Q, K, V)` per head (``ScaledDotProductAttention``), `Y = A·W_oᵀ`.
 ///

@@ -1,6 +1,6 @@
 import LinearAlgebra
 
-/// The pre-norm residual block of seed 003's `SimpleTransformerBlock`:
+/// The pre-norm residual block of a PyTorch `SimpleTransformerBlock`:
 /// `X₁ = X + Attention(LayerNorm₁(X))`, `Y = X₁ + MLP(LayerNorm₂(X₁))`.
 ///
 /// `X, Y: n×d` with `n = batch·T`. Children: `norm1`, `attn` (`q_proj`, `k_proj`, `v_proj`,

@@ -77,6 +77,30 @@ public final class Adam<Scalar: MatrixScalar> {
              weightDecayMode: .decoupled, biasCorrection: biasCorrection, schedule: schedule)
     }
 
+    /// The moments and the step count, for a checkpoint: `m` and `v` of every parameter, group by
+    /// group in order.
+    public var state: AdamState<Scalar> {
+        AdamState(stepCount: stepCount, firstMoments: firstMoments.flatMap { $0 }, secondMoments: secondMoments.flatMap { $0 })
+    }
+
+    /// Continues from a checkpoint's ``state``: the same groups and shapes are a programmer's
+    /// promise (checked, with both shapes in the message).
+    public func restore(_ state: AdamState<Scalar>) {
+        let shapes = firstMoments.flatMap { $0.map(\.shapeDescription) }
+        precondition(
+            state.firstMoments.map(\.shapeDescription) == shapes && state.secondMoments.map(\.shapeDescription) == shapes,
+            "Adam.restore: moments \(state.firstMoments.map(\.shapeDescription)) for parameters \(shapes)")
+        var index = 0
+        for g in firstMoments.indices {
+            for p in firstMoments[g].indices {
+                firstMoments[g][p] = state.firstMoments[index]
+                secondMoments[g][p] = state.secondMoments[index]
+                index += 1
+            }
+        }
+        stepCount = state.stepCount
+    }
+
     /// Scalars of optimizer state (`m` and `v`).
     public var stateCount: Int { firstMoments.joined().reduce(0) { $0 + 2 * $1.count } }
 
@@ -151,5 +175,21 @@ public final class Adam<Scalar: MatrixScalar> {
             for parameter in parameters { parameter.modifyGradient { $0 *= Scalar(factor) } }
         }
         return norm
+    }
+}
+
+/// What ``Adam`` needs to continue where it stopped.
+public struct AdamState<Scalar: MatrixScalar>: Sendable, Equatable {
+    /// Steps taken.
+    public var stepCount: Int
+    /// `m` of every parameter, in the optimizer's group order.
+    public var firstMoments: [Matrix<Scalar>]
+    /// `v`, in the same order.
+    public var secondMoments: [Matrix<Scalar>]
+
+    public init(stepCount: Int, firstMoments: [Matrix<Scalar>], secondMoments: [Matrix<Scalar>]) {
+        self.stepCount = stepCount
+        self.firstMoments = firstMoments
+        self.secondMoments = secondMoments
     }
 }

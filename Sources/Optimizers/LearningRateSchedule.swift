@@ -9,7 +9,7 @@ import Foundation
 /// constant: `1`; linear: `max(0, 1 − p)`; cosine: `max(0, ½(1 + cos πp))`.
 public struct LearningRateSchedule: Sendable, Equatable {
     /// The shape after warm-up.
-    public enum Decay: String, Sendable, CaseIterable {
+    public enum Decay: String, Sendable, CaseIterable, Codable {
         case constant, linear, cosine
     }
 

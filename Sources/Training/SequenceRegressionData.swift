@@ -1,7 +1,7 @@
 import LinearAlgebra
 import LoRA
 
-/// Seed 003's synthetic task: inputs `x ~ N(0, 1)` of shape `[samples, T, d]` and targets
+/// The synthetic sequence task of `lora train`: inputs `x ~ N(0, 1)` of shape `[samples, T, d]` and targets
 /// `y = roll(x, 1 along the sequence)·0.9 + 0.1·noise` (`noise ~ N(0, 1)`), so token `t` of a
 /// target is `0.9·x[t − 1]` (token 0 takes the last token) plus noise.
 ///

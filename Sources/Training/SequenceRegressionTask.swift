@@ -45,8 +45,8 @@ public struct TrainingOptions: Sendable {
     }
 }
 
-/// Norms of a tracked adapter at one step (seed 003's weight history): `‖A‖_F`, `‖B‖_F` and
-/// `‖B·A‖_F` (seed 003's `ΔW = B·A`; the applied update is `s` times it).
+/// Norms of a tracked adapter at one step, for its weight history: `‖A‖_F`, `‖B‖_F` and
+/// `‖B·A‖_F` (`ΔW = B·A` before scaling; the applied update is `s` times it).
 public struct AdapterNorms: Sendable, Equatable, Codable {
     /// Updates taken before the norms were read.
     public var step: Int

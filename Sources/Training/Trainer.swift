@@ -75,25 +75,66 @@ public final class Trainer<Objective: TrainingObjective> {
         }
     }
 
+    /// The model and its replicas, for per-step settings such as dropout seeds.
+    public var workerModels: [Model] { workers }
+
     /// One optimizer step on `batch`; returns its loss (before the step).
-    public func step(_ batch: Batch) -> Double {
-        withWorkerBLASThreads {
-            let loss = onWorkers(batch) { worker, part in
-                worker.zeroGradients()
-                return objective.loss(of: worker, on: part, accumulatingGradients: true)
-            } combiningGradients: { shares in
-                for (parameter, replicas) in replicatedParameters {
-                    parameter.modifyGradient { gradient in
-                        gradient *= Scalar(shares[0])
-                        for (replica, share) in zip(replicas, shares.dropFirst()) {
-                            if let replicaGradient = replica.gradient { gradient.axpy(Scalar(share), replicaGradient) }
-                        }
+    public func step(_ batch: Batch) -> Double { step(accumulating: [batch]) }
+
+    /// One optimizer step on the gradient of several micro-batches (gradient accumulation): the
+    /// loss and gradient of their union, `Σᵢ (wᵢ/w)·Lᵢ`, computed one micro-batch at a time so
+    /// only one micro-batch's activations are held at once. Returns the loss before the step.
+    public func step(accumulating microBatches: [Batch]) -> Double {
+        precondition(!microBatches.isEmpty, "Trainer.step: no micro-batches")
+        let total = microBatches.reduce(0) { $0 + $1.lossWeight }
+        guard microBatches.count > 1, total > 0 else {
+            return withWorkerBLASThreads {
+                let loss = gradients(of: microBatches[0])
+                updateParameters()
+                return loss
+            }
+        }
+        return withWorkerBLASThreads {
+            var sums: [Matrix<Scalar>?] = Array(repeating: nil, count: replicatedParameters.count)
+            var loss = 0.0
+            for batch in microBatches {
+                let share = batch.lossWeight / total
+                loss += share * gradients(of: batch)
+                for (index, (parameter, _)) in replicatedParameters.enumerated() {
+                    guard let gradient = parameter.gradient else { continue }
+                    if sums[index] == nil { sums[index] = .zeros(gradient.rows, gradient.columns) }
+                    sums[index]!.axpy(Scalar(share), gradient)
+                }
+            }
+            for (index, (parameter, _)) in replicatedParameters.enumerated() {
+                if let sum = sums[index] { parameter.modifyGradient { $0 = sum } }
+            }
+            updateParameters()
+            return loss
+        }
+    }
+
+    /// Clips (if asked) and takes the optimizer step.
+    private func updateParameters() {
+        if let maxGradientNorm { optimizer.clipGradients(maxNorm: maxGradientNorm) }
+        optimizer.step()
+    }
+
+    /// Zeroes the gradients and fills them with those of `batch`'s mean loss, on the workers;
+    /// returns the loss.
+    private func gradients(of batch: Batch) -> Double {
+        onWorkers(batch) { worker, part in
+            worker.zeroGradients()
+            return objective.loss(of: worker, on: part, accumulatingGradients: true)
+        } combiningGradients: { shares in
+            for (parameter, replicas) in replicatedParameters {
+                parameter.modifyGradient { gradient in
+                    gradient *= Scalar(shares[0])
+                    for (replica, share) in zip(replicas, shares.dropFirst()) {
+                        if let replicaGradient = replica.gradient { gradient.axpy(Scalar(share), replicaGradient) }
                     }
                 }
             }
-            if let maxGradientNorm { optimizer.clipGradients(maxNorm: maxGradientNorm) }
-            optimizer.step()
-            return loss
         }
     }
 

@@ -39,7 +39,7 @@ struct LoRABenchmarkTests {
         }
     }
 
-    @Test func jsonHasTheIssueFields() throws {
+    @Test func jsonHasTheReportFields() throws {
         let report = LoRABenchmark(settings: Self.tiny).run(
             LoRABenchmarkCase.grid(sizes: [16], tokens: [3], ranks: [2]), threads: 1)
         let object = try #require(

@@ -127,7 +127,7 @@ import Testing
         #expect(try runLora(["svd-table", "--npy", file("short.npy").path]).standardError.split(separator: "\n").count == 1)
     }
 
-    /// `lora params --format json`: seed 000's formulas exactly, with the field names.
+    /// `lora params --format json`: the table's formulas exactly, with its snake_case field names.
     @Test func paramsJSON() throws {
         let run = try runLora(["params", "--model", "gpt3-175b", "--d-model", "12288", "--layers", "1", "--targets", "q",
                             "--name", "one matrix", "--format", "json"])
@@ -141,7 +141,7 @@ import Testing
         #expect(seed.standardOutput.contains("GPT-2 Small,768,12,8,28311552,589824,"))
     }
 
-    /// `lora memory --format json`: seed 003 exercise 3's keys, GB values and the assumptions.
+    /// `lora memory --format json`: its keys, GB values and the assumptions.
     @Test func memoryJSON() throws {
         let run = try runLora(["memory", "--billions", "7", "--format", "json"])
         #expect(run.status == 0, "\(run.standardError)")

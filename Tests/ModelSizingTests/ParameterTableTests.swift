@@ -2,7 +2,7 @@ import ModelSizing
 import Testing
 
 @Suite struct ParameterTableTests {
-    /// Seed 000: full = 4·d²·L, LoRA = 4·r·(d + d)·L for q, k, v, o at rank 8.
+    /// The preset table: full = 4·d²·L, LoRA = 4·r·(d + d)·L for q, k, v, o at rank 8.
     @Test func seedTable() throws {
         let rows = try TransformerShape.seedModels.map { try LoRAParameterRow(model: $0, rank: 8) }
         #expect(rows.map(\.fullParameters) == [28_311_552, 100_663_296, 235_929_600, 2_147_483_648, 4_194_304_000])

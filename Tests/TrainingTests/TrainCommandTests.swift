@@ -6,7 +6,7 @@ import Testing
 /// data-parallel replicas, and flags it refuses.
 @Suite("lora train")
 struct TrainCommandTests {
-    /// A few seconds' version of seed 003's run: 16 sequences of 4 tokens, d=16, 2 heads.
+    /// A few seconds' version of the default run: 16 sequences of 4 tokens, d=16, 2 heads.
     let small = ["train", "--samples", "16", "--sequence-length", "4", "--dim", "16", "--heads", "2",
                  "--batch-size", "8", "--epochs", "4", "--lr", "0.01", "--format", "json"]
 

@@ -5,7 +5,7 @@ import Optimizers
 import Training
 import Testing
 
-@Suite("Seed 003 training: data, LoRA and full fine-tuning, merge round trip")
+@Suite("Training: data, LoRA and full fine-tuning, merge round trip")
 struct TrainingTests {
     func checkData<T: MatrixScalar>(_: T.Type) {
         var generator = SeededGenerator(seed: 51)

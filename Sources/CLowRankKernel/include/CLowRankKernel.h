@@ -38,8 +38,8 @@ void lowrank_pack_b_f32(const float *b, ptrdiff_t d, ptrdiff_t r, float scale, f
 ///
 /// Why pinned: a helper woken by the caller is placed on the caller's CPU (the scheduler's wake
 /// affinity) whenever the other CPUs are busy — for instance with OpenBLAS workers that spin for a
-/// while after each call — and then waits for the caller's time slice: 1–2 ms, measured, longer
-/// than the work. Pinned to another CPU it starts within 30–50 µs.
+/// while after each call — and then waits for the caller's time slice, which can last longer than
+/// the work. Pinned to another CPU it starts promptly (start-up times: docs/PERFORMANCE.md).
 void lowrank_run_parts(void (*work)(void *context, int part), void *context, int parts);
 
 /// How many parts `lowrank_run_parts` can run at once: the CPUs this thread may use (at least 1).

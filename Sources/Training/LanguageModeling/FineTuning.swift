@@ -1,0 +1,213 @@
+import Dispatch
+import Foundation
+import LinearAlgebra
+import LoRA
+import NN
+import Optimizers
+
+/// How ``FineTuning`` trains a language model.
+public struct FineTuningOptions: Sendable, Equatable, Codable {
+    /// Optimizer steps.
+    public var steps: Int
+    /// Sequences per micro-batch.
+    public var batchSize: Int
+    /// Tokens per training sequence.
+    public var context: Int
+    /// Micro-batches per optimizer step (gradient accumulation).
+    public var accumulate: Int
+    /// AdamW's peak learning rate.
+    public var learningRate: Double
+    /// AdamW's decoupled weight decay.
+    public var weightDecay: Double
+    /// Steps of linear warm-up.
+    public var warmupSteps: Int
+    /// The decay after warm-up.
+    public var decay: LearningRateSchedule.Decay
+    /// Clip gradients to this global norm, if set.
+    public var maxGradientNorm: Double?
+    /// Seeds the shuffles and the dropout masks.
+    public var seed: UInt64
+    /// Model replicas for data parallelism (see ``Trainer``).
+    public var replicas: Int
+
+    public init(
+        steps: Int, batchSize: Int = 4, context: Int = 256, accumulate: Int = 1, learningRate: Double = 1e-3,
+        weightDecay: Double = 0, warmupSteps: Int = 0, decay: LearningRateSchedule.Decay = .constant,
+        maxGradientNorm: Double? = nil, seed: UInt64 = 0, replicas: Int = 1
+    ) {
+        self.steps = steps
+        self.batchSize = batchSize
+        self.context = context
+        self.accumulate = accumulate
+        self.learningRate = learningRate
+        self.weightDecay = weightDecay
+        self.warmupSteps = warmupSteps
+        self.decay = decay
+        self.maxGradientNorm = maxGradientNorm
+        self.seed = seed
+        self.replicas = replicas
+    }
+}
+
+/// One finished optimizer step of a fine-tuning run.
+public struct FineTuningProgress: Sendable {
+    /// Steps done, from 1.
+    public var step: Int
+    /// All steps of the run.
+    public var steps: Int
+    /// The step's training loss (mean NLL of its tokens).
+    public var loss: Double
+    /// Training tokens per second since the run (or its resumption) started.
+    public var tokensPerSecond: Double
+    /// Estimated seconds to the last step at that rate.
+    public var remainingSeconds: Double
+    /// Held-out perplexity, on the steps that evaluate.
+    public var evaluationPerplexity: Double?
+}
+
+/// Where a fine-tuning run stands: enough to continue it exactly where it stopped.
+public struct FineTuningCheckpoint<Scalar: MatrixScalar>: Sendable {
+    /// Optimizer steps done.
+    public var step: Int
+    /// Every trainable parameter's value, by path.
+    public var parameters: [String: Matrix<Scalar>]
+    /// The optimizer's moments and step count.
+    public var optimizer: AdamState<Scalar>
+    /// The loss of every step done.
+    public var losses: [Double]
+    /// Held-out perplexities so far, by step (step 0: before training).
+    public var evaluations: [Int: Double]
+    /// The run's options, so a resumption can refuse different ones.
+    public var options: FineTuningOptions
+}
+
+/// LoRA (or any trainable-parameter) fine-tuning of a ``CausalLanguageModel`` on token windows:
+/// AdamW with warm-up and decay, clipping, gradient accumulation, held-out perplexity, and
+/// checkpoints from which a run continues bit for bit.
+///
+/// Reproducibility: the micro-batch of global index `k` is batch `k mod b` of epoch `⌊k/b⌋`
+/// (`b` batches an epoch, shuffled by the seed and the epoch), and every LoRA layer's dropout
+/// masks are reseeded from the seed and the step before each step, so step `s` depends only on
+/// the weights and optimizer state it starts from: a resumed run equals an uninterrupted one.
+public final class FineTuning<Model: CausalLanguageModel> {
+    public typealias Scalar = Model.Scalar
+    public let options: FineTuningOptions
+    public let trainer: Trainer<LanguageModelObjective<Model>>
+    public let optimizer: Adam<Scalar>
+    private let windows: [TokenBatch]
+    private let evaluationBatches: [TokenBatch]
+    private let batchesPerEpoch: Int
+
+    /// A run on `trainingWindows` (equal-length, e.g. ``TokenWindows/training(_:context:)``),
+    /// evaluated on `evaluationWindows` (``TokenWindows/evaluation(_:context:)``). Inject and
+    /// freeze before: the model's trainable parameters are what trains.
+    public init(model: Model, trainingWindows: [TokenBatch], evaluationWindows: [TokenBatch], options: FineTuningOptions) {
+        precondition(!trainingWindows.isEmpty, "FineTuning: no training windows")
+        precondition(options.steps > 0 && options.batchSize > 0 && options.accumulate > 0,
+                     "FineTuning: \(options.steps) steps of \(options.accumulate)×\(options.batchSize) sequences")
+        self.options = options
+        windows = trainingWindows
+        evaluationBatches = evaluationWindows
+        batchesPerEpoch = (trainingWindows.count + options.batchSize - 1) / options.batchSize
+        optimizer = Adam.adamW(
+            groups: [ParameterGroup(name: "default", parameters: model.trainableParameters().map(\.parameter), learningRate: options.learningRate)],
+            weightDecay: options.weightDecay,
+            schedule: LearningRateSchedule(
+                warmupSteps: min(options.warmupSteps, options.steps), totalSteps: options.steps, decay: options.decay))
+        trainer = Trainer(
+            model: model, objective: LanguageModelObjective(), optimizer: optimizer, replicas: options.replicas,
+            maxGradientNorm: options.maxGradientNorm)
+    }
+
+    /// `exp(mean NLL)` on the evaluation windows, in evaluation mode.
+    public func evaluationPerplexity() -> Double { Foundation.exp(trainer.evaluate(evaluationBatches)) }
+
+    /// The micro-batches of step `step` (from 0).
+    func microBatches(step: Int) -> [TokenBatch] {
+        (0..<options.accumulate).map { i in
+            let k = step * options.accumulate + i
+            let epoch = k / batchesPerEpoch
+            return TokenWindows.batches(windows, batchSize: options.batchSize, seed: options.seed, epoch: epoch)[k % batchesPerEpoch]
+        }
+    }
+
+    /// The state to save after `losses.count` steps.
+    public func checkpoint(losses: [Double], evaluations: [Int: Double]) -> FineTuningCheckpoint<Scalar> {
+        FineTuningCheckpoint(
+            step: losses.count,
+            parameters: Dictionary(uniqueKeysWithValues: trainer.model.trainableParameters().map { ($0.path, $0.parameter.value) }),
+            optimizer: optimizer.state, losses: losses, evaluations: evaluations, options: options)
+    }
+
+    /// Runs the remaining steps (all of them, or those after `checkpoint`), evaluating before the
+    /// first step and every `evaluateEvery` steps and after the last, calling `save` every
+    /// `saveEvery` steps and `progress` after every step. Returns the final checkpoint.
+    public func run(
+        resumingFrom checkpoint: FineTuningCheckpoint<Scalar>? = nil, evaluateEvery: Int? = nil, saveEvery: Int? = nil,
+        save: (FineTuningCheckpoint<Scalar>) throws -> Void = { _ in }, progress: (FineTuningProgress) -> Void = { _ in }
+    ) rethrows -> FineTuningCheckpoint<Scalar> {
+        var losses: [Double] = [], evaluations: [Int: Double] = [:]
+        if let checkpoint {
+            restore(checkpoint)
+            (losses, evaluations) = (checkpoint.losses, checkpoint.evaluations)
+        } else {
+            evaluations[0] = evaluationPerplexity()
+        }
+        let start = DispatchTime.now().uptimeNanoseconds
+        var tokens = 0
+        for step in losses.count..<options.steps {
+            reseedDropout(step: step)
+            let batches = microBatches(step: step)
+            losses.append(trainer.step(accumulating: batches))
+            tokens += batches.reduce(0) { $0 + $1.tokenCount }
+            let done = step + 1
+            if done == options.steps || evaluateEvery.map({ done % $0 == 0 }) == true {
+                evaluations[done] = evaluationPerplexity()
+            }
+            let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            let rate = Double(tokens) / max(seconds, 1e-9)
+            let remaining = Double((options.steps - done) * options.accumulate * options.batchSize * options.context) / rate
+            progress(FineTuningProgress(
+                step: done, steps: options.steps, loss: losses.last!, tokensPerSecond: rate, remainingSeconds: remaining,
+                evaluationPerplexity: evaluations[done]))
+            if let saveEvery, done % saveEvery == 0, done < options.steps {
+                try save(self.checkpoint(losses: losses, evaluations: evaluations))
+            }
+        }
+        return self.checkpoint(losses: losses, evaluations: evaluations)
+    }
+
+    /// Throws unless `checkpoint` belongs to this run: the same options, and a value of the right
+    /// shape for every trainable parameter.
+    public func validate(_ checkpoint: FineTuningCheckpoint<Scalar>) throws(CheckpointError) {
+        guard checkpoint.options == options else {
+            throw .malformed(file: "checkpoint", reason: "it was made with other options (steps, batch, context, rates or seed)")
+        }
+        for (path, parameter) in trainer.model.trainableParameters() {
+            guard let value = checkpoint.parameters[path], value.shape == parameter.value.shape else {
+                throw .malformed(file: "checkpoint", reason: "no \(parameter.value.shapeDescription) value for \(path)")
+            }
+        }
+    }
+
+    /// Sets the trainable parameters and the optimizer to a checkpoint's (``validate(_:)`` first).
+    private func restore(_ checkpoint: FineTuningCheckpoint<Scalar>) {
+        precondition(checkpoint.options == options, "FineTuning: the checkpoint's options differ from this run's")
+        for (path, parameter) in trainer.model.trainableParameters() {
+            guard let value = checkpoint.parameters[path] else { preconditionFailure("FineTuning: checkpoint lacks \(path)") }
+            parameter.value = value
+        }
+        optimizer.restore(checkpoint.optimizer)
+    }
+
+    /// Restarts every LoRA layer's dropout masks (in the model and its replicas) from the seed,
+    /// the step and the layer's place, so a step's masks do not depend on the steps before it.
+    private func reseedDropout(step: Int) {
+        for (w, worker) in trainer.workerModels.enumerated() {
+            for (index, (_, layer)) in worker.loraLayers().enumerated() {
+                var generator = SeededGenerator(seed: options.seed ^ UInt64(step) &* 0x100_0000_01B3 ^ UInt64(w << 20 | index))
+                layer.reseedDropout(generator.next())
+            }
+        }
+    }
+}
