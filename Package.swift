@@ -46,7 +46,7 @@ let package = Package(
         .target(name: "NN", dependencies: ["LinearAlgebra", "CNNKernels"]),
         .target(name: "Optimizers", dependencies: ["LinearAlgebra", "NN"]),
         .target(name: "LoRA", dependencies: ["LinearAlgebra", "NN", "CLowRankKernel"]),
-        .target(name: "PEFT", dependencies: ["LinearAlgebra", "TensorFormats", "LowRank", "LoRA"]),
+        .target(name: "PEFT", dependencies: ["LinearAlgebra", "TensorFormats", "LowRank", "NN", "LoRA"]),
         .target(name: "Training", dependencies: ["LinearAlgebra", "TensorFormats", "NN", "Optimizers", "LoRA"]),
         .target(name: "LoRABench", dependencies: ["LinearAlgebra", "LoRA", "Plotting"]),
         .target(name: "Tokenizers"),
@@ -78,7 +78,7 @@ let package = Package(
         .testTarget(name: "OptimizersTests", dependencies: ["Optimizers"]),
         .testTarget(name: "LoRATests", dependencies: ["LoRA", "NN", "CLowRankKernel", "LoRATool", "CommandTestSupport"]),
         .testTarget(
-            name: "PEFTTests", dependencies: ["PEFT", "LoRA", "TensorFormats", "CommandTestSupport"],
+            name: "PEFTTests", dependencies: ["PEFT", "LoRA", "NN", "LinearAlgebra", "TensorFormats", "CommandTestSupport"],
             resources: [.copy("Fixtures")]),
         .testTarget(name: "FileCommandsTests", dependencies: ["PEFT", "TensorFormats", "LoRATool", "CommandTestSupport"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "LoRA", "NN", "Optimizers", "LoRATool", "CommandTestSupport"]),

@@ -16,6 +16,8 @@ public enum PEFTAdapterError: Error, Equatable, Sendable, CustomStringConvertibl
     case shapeMismatch(file: String, key: String, shape: String, otherKey: String, otherShape: String)
     /// A module's `lora_A` rank differs from the rank the configuration gives it.
     case rankMismatch(file: String, module: String, configured: Int, stored: Int)
+    /// A module has a DoRA magnitude while `use_dora` is false, or none while it is true.
+    case doraMismatch(file: String, module: String, useDoRA: Bool)
     /// A weight LoRAKit must do arithmetic on is not F16, BF16, F32 or F64.
     case unsupportedDType(file: String, key: String, dtype: String)
     /// The adapter's configuration sets `key`, which changes the merged weights in a way LoRAKit
@@ -42,6 +44,10 @@ public enum PEFTAdapterError: Error, Equatable, Sendable, CustomStringConvertibl
             "\(file): \"\(key)\" has shape \(shape), which does not fit \"\(otherKey)\" of shape \(otherShape)"
         case let .rankMismatch(file, module, configured, stored):
             "\(file): module \"\(module)\" has rank \(stored), the configuration gives rank \(configured)"
+        case let .doraMismatch(file, module, useDoRA):
+            useDoRA
+                ? "\(file): use_dora is true, but module \"\(module)\" has no lora_magnitude_vector"
+                : "\(file): module \"\(module)\" has a DoRA magnitude, but use_dora is false"
         case let .unsupportedDType(file, key, dtype):
             "\(file): \"\(key)\" has dtype \(dtype); LoRAKit computes with F16, BF16, F32 and F64 only"
         case let .unsupportedForMerge(key, value):
