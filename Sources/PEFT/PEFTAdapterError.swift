@@ -18,6 +18,10 @@ public enum PEFTAdapterError: Error, Equatable, Sendable, CustomStringConvertibl
     case rankMismatch(file: String, module: String, configured: Int, stored: Int)
     /// A module has a DoRA magnitude while `use_dora` is false, or none while it is true.
     case doraMismatch(file: String, module: String, useDoRA: Bool)
+    /// Adapters that must adapt the same modules do not: `module` is in one and not the other.
+    case moduleSetMismatch(module: String, presentIn: String, missingFrom: String)
+    /// A conversion of adapters that LoRAKit refuses, as PEFT does (`reason` names the setting).
+    case unsupportedForConversion(reason: String)
     /// A weight LoRAKit must do arithmetic on is not F16, BF16, F32 or F64.
     case unsupportedDType(file: String, key: String, dtype: String)
     /// The adapter's configuration sets `key`, which changes the merged weights in a way LoRAKit
@@ -48,6 +52,10 @@ public enum PEFTAdapterError: Error, Equatable, Sendable, CustomStringConvertibl
             useDoRA
                 ? "\(file): use_dora is true, but module \"\(module)\" has no lora_magnitude_vector"
                 : "\(file): module \"\(module)\" has a DoRA magnitude, but use_dora is false"
+        case let .moduleSetMismatch(module, presentIn, missingFrom):
+            "module \"\(module)\" is adapted by \(presentIn) but not by \(missingFrom)"
+        case let .unsupportedForConversion(reason):
+            "cannot convert an adapter with \(reason)"
         case let .unsupportedDType(file, key, dtype):
             "\(file): \"\(key)\" has dtype \(dtype); LoRAKit computes with F16, BF16, F32 and F64 only"
         case let .unsupportedForMerge(key, value):
