@@ -68,8 +68,10 @@ extension PEFTAdapter {
     /// Writes `adapter_config.json` and `adapter_model.safetensors` (factors as `dtype`, metadata
     /// `{"format": "pt"}`) into `directory`, creating it if needed. Each module's rank must equal
     /// the configuration's rank for it, and each has a magnitude exactly when `use_dora` is set.
-    /// On failure no file written here is left behind.
-    public func write(to directory: URL, dtype: TensorDType = .float32) throws(PEFTAdapterError) {
+    /// On failure no file written here is left behind. `inputs` (the files or directories the
+    /// adapter was made from) must not resolve to `directory` (same device and inode).
+    public func write(to directory: URL, dtype: TensorDType = .float32, inputs: [URL] = []) throws(PEFTAdapterError) {
+        try OutputPath.requireDistinct(directory, from: inputs)
         for (path, factors) in modules.sorted(by: { $0.key < $1.key }) {
             let configured = configuration.rank(forModule: path)
             guard configured == factors.rank else {

@@ -22,6 +22,18 @@ public enum PEFTAdapterError: Error, Equatable, Sendable, CustomStringConvertibl
     case moduleSetMismatch(module: String, presentIn: String, missingFrom: String)
     /// A conversion of adapters that LoRAKit refuses, as PEFT does (`reason` names the setting).
     case unsupportedForConversion(reason: String)
+    /// An output path resolves to one of the inputs (same device and inode).
+    case outputIsInput(output: String, input: String)
+    /// Adapters that cannot be combined or resized as asked (`reason` names the setting or module).
+    case unsupportedForCombination(reason: String)
+    /// The adapters' weight list does not have one weight per adapter.
+    case weightCountMismatch(adapters: Int, weights: Int)
+    /// Adapters trained on different base models (`base_model_name_or_path`).
+    case differentBases(first: String, other: String)
+    /// A requested rank exceeds the rank the module's (combined) factors have.
+    case rankAboveAvailable(module: String, rank: Int, available: Int)
+    /// An argument (`name`) holds `value`, which is not `expected`.
+    case invalidArgument(name: String, value: String, expected: String)
     /// A weight LoRAKit must do arithmetic on is not F16, BF16, F32 or F64.
     case unsupportedDType(file: String, key: String, dtype: String)
     /// The adapter's configuration sets `key`, which changes the merged weights in a way LoRAKit
@@ -56,6 +68,18 @@ public enum PEFTAdapterError: Error, Equatable, Sendable, CustomStringConvertibl
             "module \"\(module)\" is adapted by \(presentIn) but not by \(missingFrom)"
         case let .unsupportedForConversion(reason):
             "cannot convert an adapter with \(reason)"
+        case let .outputIsInput(output, input):
+            "\(output): is the input \(input); refusing to overwrite an input"
+        case let .unsupportedForCombination(reason):
+            "cannot combine or resize: \(reason)"
+        case let .weightCountMismatch(adapters, weights):
+            "\(weights) weights for \(adapters) adapters; give one weight per adapter"
+        case let .differentBases(first, other):
+            "the adapters were trained on different base models: \"\(first)\" and \"\(other)\""
+        case let .rankAboveAvailable(module, rank, available):
+            "module \"\(module)\": rank \(rank) exceeds the rank \(available) of its factors"
+        case let .invalidArgument(name, value, expected):
+            "\(name) is \(value), expected \(expected)"
         case let .unsupportedDType(file, key, dtype):
             "\(file): \"\(key)\" has dtype \(dtype); LoRAKit computes with F16, BF16, F32 and F64 only"
         case let .unsupportedForMerge(key, value):
