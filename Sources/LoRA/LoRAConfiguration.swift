@@ -9,7 +9,7 @@ public enum TargetModules: Sendable, Equatable {
 }
 
 /// Which biases train, as PEFT's `bias`.
-public enum LoRABias: String, Sendable, Equatable, Codable {
+public enum LoRABias: String, CaseIterable, Sendable, Equatable, Codable {
     /// No bias trains.
     case none
     /// Only the biases of adapted layers train.

@@ -66,7 +66,7 @@ public struct LoRABenchmark: Sendable {
             }
             let largest = zip(cases, results).max { $0.0.mergedFLOPs < $1.0.mergedFLOPs }
             return LoRABenchmarkReport(
-                threads: threadCount, rounds: settings.rounds, blasConfiguration: BLAS.configuration,
+                blas: .current(threads: threadCount), rounds: settings.rounds,
                 rawSGEMMGFLOPS: largest.map { $0.0.mergedFLOPs / $0.1.rawMilliseconds / 1e6 } ?? 0,
                 cases: results)
         }

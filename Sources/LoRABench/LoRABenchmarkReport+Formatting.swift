@@ -1,8 +1,48 @@
 import Foundation
+import Reporting
 
-extension LoRABenchmarkReport {
-    /// The report as a plain-text table, one row per case, with a header naming the threads.
-    public func table() -> String {
+extension LoRABenchmarkReport: TableReport {
+    /// The heading lines, then one aligned row per case.
+    public func text() -> String {
+        (heading + [readableTable.aligned(rightAligned: Set(readableTable.header.indices))]).joined(separator: "\n")
+    }
+
+    /// The heading lines, then a markdown table of the cases.
+    public func markdown() -> String {
+        (heading + ["", readableTable.markdown(rightAligned: Set(readableTable.header.indices))]).joined(separator: "\n")
+    }
+
+    /// One row per case under the JSON keys, quartiles split into `_q1` and `_q3` columns.
+    public func csv() -> String {
+        let columns: [(key: String, value: (LoRABenchmarkResult) -> Double)] = [
+            ("d_out", { Double($0.outFeatures) }), ("d_in", { Double($0.inFeatures) }), ("tokens", { Double($0.tokens) }),
+            ("rank", { Double($0.rank) }), ("merged_ms", \.mergedMilliseconds), ("unmerged_ms", \.unmergedMilliseconds),
+            ("ratio", \.ratio), ("ratio_q1", \.ratioQuartiles.lowerBound), ("ratio_q3", \.ratioQuartiles.upperBound),
+            ("stacked_ms", \.stackedMilliseconds), ("stacked_ratio", \.stackedRatio),
+            ("stacked_ratio_q1", \.stackedRatioQuartiles.lowerBound), ("stacked_ratio_q3", \.stackedRatioQuartiles.upperBound),
+            ("ideal_ratio", \.idealRatio), ("raw_ms", \.rawMilliseconds), ("merged_fraction_of_raw", \.mergedFractionOfRaw),
+            ("merged_gflops", \.mergedGFLOPS), ("adapter_ms", \.adapterMilliseconds), ("merge_ms", \.mergeMilliseconds),
+            ("unmerge_ms", \.unmergeMilliseconds), ("rank_update_ms", \.rankUpdateMilliseconds),
+        ]
+        let rows = cases.map { result in
+            columns.map { column in
+                let value = column.value(result)
+                return value == value.rounded() && abs(value) < 1e15 ? String(Int(value)) : "\(value)"
+            }
+        }
+        return TextTable(header: columns.map(\.key), rows: rows).csv()
+    }
+
+    private var heading: [String] {
+        [
+            "LoRA forward Y = X·Wᵀ + s·(X·Aᵀ)·Bᵀ, Float, \(threads) BLAS thread\(threads == 1 ? "" : "s") (\(blas.configuration); core \(blas.core), \(blas.coreChoice))",
+            String(format: "raw sgemm on the largest case: %.1f GFLOP/s; ratio = unmerged/merged, median (and quartiles) of %d interleaved rounds", rawSGEMMGFLOPS, rounds),
+            "stacked = the serving layout [W; A]: one GEMM for [Y | T], then Y += s·T·Bᵀ (Y: the first d columns of an n×(d+r) output)",
+        ]
+    }
+
+    /// The cases with times in milliseconds to three significant decimals and ratios to four.
+    private var readableTable: TextTable {
         let columns: [(title: String, value: (LoRABenchmarkResult) -> String)] = [
             ("d×k", { "\($0.outFeatures)×\($0.inFeatures)" }),
             ("n", { "\($0.tokens)" }),
@@ -23,25 +63,7 @@ extension LoRABenchmarkReport {
             ("unmerge ms", { Self.milliseconds($0.unmergeMilliseconds) }),
             ("rank-r GEMM ms", { Self.milliseconds($0.rankUpdateMilliseconds) }),
         ]
-        let rows = [columns.map(\.title)] + cases.map { result in columns.map { $0.value(result) } }
-        let widths = columns.indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
-        let lines = rows.map { row in
-            zip(row, widths).map { String(repeating: " ", count: $1 - $0.count) + $0 }.joined(separator: "  ")
-        }
-        let header = [
-            "LoRA forward Y = X·Wᵀ + s·(X·Aᵀ)·Bᵀ, Float, \(threads) BLAS thread\(threads == 1 ? "" : "s") (\(blasConfiguration))",
-            String(format: "raw sgemm on the largest case: %.1f GFLOP/s; ratio = unmerged/merged, median (and quartiles) of %d interleaved rounds", rawSGEMMGFLOPS, rounds),
-            "stacked = the serving layout [W; A]: one GEMM for [Y | T], then Y += s·T·Bᵀ (Y: the first d columns of an n×(d+r) output)",
-        ]
-        return (header + lines).joined(separator: "\n")
-    }
-
-    /// The report as JSON with the keys `threads`, `blas`, `raw_sgemm_gflops` and `cases`
-    /// (see ``LoRABenchmarkResult`` for the case keys), pretty-printed with sorted keys.
-    public func json() throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        return String(decoding: try encoder.encode(self), as: UTF8.self)
+        return TextTable(header: columns.map(\.title), rows: cases.map { result in columns.map { $0.value(result) } })
     }
 
     private static func quartiles(_ range: ClosedRange<Double>) -> String {

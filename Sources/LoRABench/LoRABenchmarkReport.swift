@@ -62,20 +62,45 @@ public struct LoRABenchmarkResult: Codable, Sendable, Equatable {
     }
 }
 
-/// A whole `lora bench` run: the machine's BLAS set-up and one result per case.
+/// A whole `lora bench` run: the machine's BLAS set-up and one result per case. Encodes the
+/// ``BLASSetup`` keys beside its own: `rounds`, `raw_sgemm_gflops` and `cases`.
 public struct LoRABenchmarkReport: Codable, Sendable, Equatable {
-    /// BLAS threads used for every measurement.
-    public var threads: Int
+    /// The BLAS set-up of every measurement.
+    public var blas: BLASSetup
     /// Measured interleaved rounds per case.
     public var rounds: Int
-    /// OpenBLAS's build description.
-    public var blasConfiguration: String
     /// Raw BLAS `sgemm` throughput on the largest case (most FLOPs), in GFLOP/s.
     public var rawSGEMMGFLOPS: Double
     /// The results, in the order the cases were given.
     public var cases: [LoRABenchmarkResult]
 
+    public init(blas: BLASSetup, rounds: Int, rawSGEMMGFLOPS: Double, cases: [LoRABenchmarkResult]) {
+        self.blas = blas
+        self.rounds = rounds
+        self.rawSGEMMGFLOPS = rawSGEMMGFLOPS
+        self.cases = cases
+    }
+
+    /// BLAS threads used for every measurement.
+    public var threads: Int { blas.threads }
+
     enum CodingKeys: String, CodingKey {
-        case threads, rounds, blasConfiguration = "blas", rawSGEMMGFLOPS = "raw_sgemm_gflops", cases
+        case rounds, rawSGEMMGFLOPS = "raw_sgemm_gflops", cases
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        blas = try BLASSetup(from: decoder)
+        rounds = try container.decode(Int.self, forKey: .rounds)
+        rawSGEMMGFLOPS = try container.decode(Double.self, forKey: .rawSGEMMGFLOPS)
+        cases = try container.decode([LoRABenchmarkResult].self, forKey: .cases)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        try blas.encode(to: encoder)
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(rounds, forKey: .rounds)
+        try container.encode(rawSGEMMGFLOPS, forKey: .rawSGEMMGFLOPS)
+        try container.encode(cases, forKey: .cases)
     }
 }

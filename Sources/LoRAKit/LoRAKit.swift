@@ -7,5 +7,8 @@
 @_exported import Optimizers
 @_exported import PEFT
 @_exported import Plotting
+@_exported import Reporting
+@_exported import Reporting
 @_exported import TensorFormats
+@_exported import Tokenizers
 @_exported import Training

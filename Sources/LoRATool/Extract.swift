@@ -23,10 +23,13 @@ struct Extract: ParsableCommand {
     var energy: Double?
     @Option(help: "The adapter directory to write.")
     var out: String
-    @Option(help: "Only these modules, comma-separated (PEFT's rule: a path equal to a name or ending in .name).")
-    var targets: String?
-    @Option(help: "The dtype of A and B: F32, F64, F16 or BF16.")
-    var dtype: String = "F32"
+    @Option(help: ArgumentList<String>.help("Only these modules (PEFT's rule: a path equal to a name or ending in .name)"),
+            transform: ArgumentList.parse)
+    var targets: [ArgumentList<String>] = []
+    @Option(help: "The dtype of A and B.")
+    var dtype: TensorDTypeChoice = .f32
+    @OptionGroup var threads: ThreadsOption
+    @OptionGroup var output: FormatOption
 
     func validate() throws {
         switch (rank, energy) {
@@ -35,29 +38,19 @@ struct Extract: ParsableCommand {
         case let (nil, e?) where !(e > 0 && e <= 1): throw ValidationError("--energy must be in (0, 1], got \(e)")
         default: break
         }
-        guard let type = TensorDType(rawValue: dtype), type.isConvertible else {
-            throw ValidationError("--dtype must be F32, F64, F16 or BF16, got \(dtype)")
-        }
-        if let targets, targets.split(separator: ",").isEmpty { throw ValidationError("--targets is empty") }
+        if targets.values().contains("") { throw ValidationError("--targets has an empty name") }
     }
 
     func run() throws {
+        threads.apply()
         let selection: RankSelection = rank.map { .rank($0) } ?? .energy(energy!)
-        let targetModules = targets.map { TargetModules.names($0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }) }
+        let names = targets.values()
         let baseFile = try SafetensorsFile(contentsOf: URL(fileURLWithPath: base))
         let tunedFile = try SafetensorsFile(contentsOf: URL(fileURLWithPath: tuned))
         let (adapter, reports) = try AdapterExtraction.extract(
-            base: baseFile, tuned: tunedFile, selection: selection, targets: targetModules, dtype: TensorDType(rawValue: dtype)!)
-        try adapter.write(to: URL(fileURLWithPath: out), dtype: TensorDType(rawValue: dtype)!)
-        let table = TextTable(
-            header: ["module", "shape", "rank", "retained energy", "rel. error", "parameters"],
-            rows: reports.map { report in
-                [report.module, "\(report.shape)", "\(report.rank)", String(format: "%.6f", report.retainedEnergy),
-                 String(format: "%.3e", report.relativeError), grouped(report.parameters)]
-            })
-        print(table.markdown(rightAligned: [2, 3, 4, 5]))
-        let full = reports.reduce(0) { $0 + $1.shape[0] * $1.shape[1] }
-        print("total adapter parameters: \(adapter.parameterCount) (\(String(format: "%.2f%%", 100 * Double(adapter.parameterCount) / Double(full))) of the \(full) weights adapted)")
-        print("wrote \(out)/\(PEFTAdapter<Double>.configurationFileName) and \(PEFTAdapter<Double>.weightsFileName)")
+            base: baseFile, tuned: tunedFile, selection: selection, targets: names.isEmpty ? nil : .names(names),
+            dtype: dtype.tensorDType)
+        try adapter.write(to: URL(fileURLWithPath: out), dtype: dtype.tensorDType)
+        print(try output.render(ExtractionSummary(out: out, modules: reports, parameters: adapter.parameterCount)))
     }
 }

@@ -1,7 +1,7 @@
 import Foundation
 import LoRAKit
 
-/// Where `lora svd-table` takes its matrix from.
+/// Where `lora svd-table` takes its matrix from (``MatrixSourceOptions``).
 enum MatrixSource {
     /// `rows×columns` i.i.d. `N(0, scale²)` entries from a seeded generator.
     case gaussian(MatrixShape, scale: Double, seed: UInt64)

@@ -20,6 +20,7 @@ struct Merge: ParsableCommand {
     var out: String
     @Option(help: "Multiplies the adapter's update (x in W + x·s·B·A).")
     var scale: Double = 1
+    @OptionGroup var output: FormatOption
 
     func validate() throws {
         guard scale.isFinite else { throw ValidationError("--scale must be finite, got \(scale)") }
@@ -31,17 +32,9 @@ struct Merge: ParsableCommand {
     func run() throws {
         let baseFile = try SafetensorsFile(contentsOf: URL(fileURLWithPath: base))
         let (peft, warnings) = try PEFTAdapter<Double>.read(from: URL(fileURLWithPath: adapter))
-        for warning in warnings { printWarning(warning) }
+        warnings.forEach(printWarning)
         let (merged, reports) = try AdapterMerge.merge(base: baseFile, adapter: peft, scale: scale)
         try merged.write(to: URL(fileURLWithPath: out))
-        let table = TextTable(
-            header: ["weight", "dtype", "shape", "‖ΔW‖/‖W‖", "rel. rounding error", "swallowed", "worst error (ulp)"],
-            rows: reports.map { report in
-                [report.key, report.dtype.rawValue, "\(report.shape)", String(format: "%.3e", report.relativeChange),
-                 String(format: "%.3e", report.relativeRoundingError), percent(report.swallowedFraction),
-                 String(format: "%.3f", report.worstErrorULPs)]
-            })
-        print(table.markdown(rightAligned: [3, 4, 5, 6]))
-        print("wrote \(out): \(reports.count) weights merged, \(baseFile.tensors.count - reports.count) tensors copied unchanged")
+        print(try output.render(MergeSummary(out: out, weights: reports, copied: baseFile.tensors.count - reports.count)))
     }
 }

@@ -1,8 +1,9 @@
 import Foundation
 
-/// A number format for stored weights and training state.
+/// A number format for stored weights and training state, named as tensor dtypes are on the
+/// command line (`f32`, `f16`, `bf16`) plus the integer formats of quantized weights.
 public enum WeightPrecision: String, CaseIterable, Sendable, Codable {
-    case float32, float16, bfloat16, int8, int4
+    case float32 = "f32", float16 = "f16", bfloat16 = "bf16", int8, int4
 
     /// Bytes per value: 4, 2, 2, 1, ½.
     public var bytes: Double {

@@ -13,19 +13,6 @@ public enum AdaptedProjection: String, CaseIterable, Sendable, Codable {
         case .down: ffn.map { (dModel, $0) }
         }
     }
-
-    /// Parses a comma-separated list such as `"q,k,v,o"`.
-    public static func list(_ text: String) throws(ParameterTableError) -> [AdaptedProjection] {
-        var result: [AdaptedProjection] = []
-        for name in text.split(separator: ",", omittingEmptySubsequences: false) {
-            let trimmed = name.trimmingCharacters(in: .whitespaces)
-            guard let projection = AdaptedProjection(rawValue: trimmed) else {
-                throw .unknownTarget(String(trimmed))
-            }
-            result.append(projection)
-        }
-        return result
-    }
 }
 
 /// A transformer's size: width `d_model`, number of layers, and MLP width when known.
@@ -66,7 +53,6 @@ public struct TransformerShape: Sendable, Equatable {
 
 /// A problem with a parameter- or memory-table request from outside.
 public enum ParameterTableError: Error, Equatable, Sendable, CustomStringConvertible {
-    case unknownTarget(String)
     case noTargets
     case missingFFN(target: String)
     case notPositive(name: String, value: Double)
@@ -76,8 +62,6 @@ public enum ParameterTableError: Error, Equatable, Sendable, CustomStringConvert
 
     public var description: String {
         switch self {
-        case let .unknownTarget(name):
-            "unknown target '\(name)': use \(AdaptedProjection.allCases.map(\.rawValue).joined(separator: ", "))"
         case .noTargets:
             "no target matrices were given"
         case let .missingFFN(target):

@@ -122,3 +122,11 @@ public enum AdapterExtraction {
             .withModules(Dictionary(uniqueKeysWithValues: reports.map { ($0.module, (rank: $0.rank, alpha: Double($0.rank))) }))
     }
 }
+
+/// Encodes with snake_case keys, as `lora extract --format json` prints each module.
+extension ExtractedModuleReport: Encodable {
+    enum CodingKeys: String, CodingKey {
+        case module, shape, rank, parameters
+        case retainedEnergy = "retained_energy", absoluteError = "absolute_error", relativeError = "relative_error"
+    }
+}

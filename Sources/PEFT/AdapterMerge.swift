@@ -10,7 +10,7 @@ import TensorFormats
 /// dtype; the GEMM's own error is ~1e-16 relative, far below any storage rounding, and so are
 /// DoRA's norms and quotients), then rounded once to the base's dtype. The figures compare that
 /// stored `W'` with the exact sum.
-public struct MergedWeightReport: Sendable, Equatable {
+public struct MergedWeightReport: Encodable, Sendable, Equatable {
     /// The base tensor's key, `<module>.weight`.
     public let key: String
     /// The dtype `W` and `W'` are stored in.
@@ -27,7 +27,17 @@ public struct MergedWeightReport: Sendable, Equatable {
     public let swallowedFraction: Double
     /// `max |W'ᵢⱼ − (W + ΔW)ᵢⱼ| / ulp(W'ᵢⱼ)`: 0.5 at most when every entry is correctly rounded.
     public let worstErrorULPs: Double
+
+    enum CodingKeys: String, CodingKey {
+        case key, shape, dtype
+        case relativeChange = "relative_change", roundingError = "rounding_error"
+        case relativeRoundingError = "relative_rounding_error", swallowedFraction = "swallowed_fraction"
+        case worstErrorULPs = "worst_error_ulps"
+    }
 }
+
+/// A dtype encodes as its safetensors name, e.g. `"F32"`.
+extension TensorDType: Encodable {}
 
 /// Folds a PEFT adapter into a base model's weights: `W' = W + x·s·B·A` for every adapted module,
 /// or for DoRA `W' = diag(m/n)·(W + x·s·B·A)` with `n` the row norms of `W + x·s·B·A` (PEFT's

@@ -164,12 +164,35 @@ public final class SequenceRegressionTrainer<Scalar: MatrixScalar> {
 }
 
 /// A ``TrainingHistory`` with the norms of one adapter over the run; reads the history's fields
-/// directly (`run.losses`).
+/// directly (`run.losses`) and encodes them beside `norms`.
 @dynamicMemberLookup
-public struct AdapterTrainingHistory: Sendable {
+public struct AdapterTrainingHistory: Encodable, Sendable {
     public var history: TrainingHistory
     /// The adapter's norms at the start of every epoch and after the last.
     public var norms: [AdapterNorms]
 
     public subscript<T>(dynamicMember keyPath: KeyPath<TrainingHistory, T>) -> T { history[keyPath: keyPath] }
+
+    enum CodingKeys: String, CodingKey { case norms }
+
+    public func encode(to encoder: any Encoder) throws {
+        try history.encode(to: encoder)
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(norms, forKey: .norms)
+    }
+}
+
+extension TrainingOptions {
+    /// One replica per BLAS thread, but none with fewer than 256 tokens of a batch: smaller parts
+    /// make GEMMs too thin to pay, and each replica of a full fine-tuning holds its own gradients.
+    public static func defaultReplicas(batchSize: Int, sequenceLength: Int) -> Int {
+        max(1, min(BLAS.threadCount, batchSize * sequenceLength / 256))
+    }
+
+    /// How the training steps use the cores, e.g. `2 data-parallel replicas of 32+ sequences, one BLAS thread each`.
+    public var parallelismDescription: String {
+        replicas == 1
+            ? "one model on \(BLAS.threadCount) BLAS thread(s)"
+            : "\(replicas) data-parallel replicas of \(batchSize / replicas)+ sequences, one BLAS thread each"
+    }
 }

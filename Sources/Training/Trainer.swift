@@ -16,7 +16,7 @@ public struct EpochProgress: Sendable {
 }
 
 /// The outcome of ``Trainer/train(epochs:batches:evaluation:progress:)``.
-public struct TrainingHistory: Sendable {
+public struct TrainingHistory: Encodable, Sendable {
     /// Mean training loss of every epoch.
     public var losses: [Double]
     /// Loss of the untrained model on the evaluation batches (evaluation mode).
@@ -29,6 +29,12 @@ public struct TrainingHistory: Sendable {
     public var trainingSeconds: Double
     /// Tokens processed per second of training.
     public var tokensPerSecond: Double
+
+    enum CodingKeys: String, CodingKey {
+        case losses, steps
+        case initialLoss = "initial_loss", finalLoss = "final_loss"
+        case trainingSeconds = "training_seconds", tokensPerSecond = "tokens_per_second"
+    }
 }
 
 /// Trains a model on an objective with an optimizer: forward, backward and one optimizer step

@@ -47,6 +47,48 @@ struct FileCommandsTests {
         #expect(inspect.status == 0 && inspect.standardOutput.contains("| layer.proj | 2 | 2 | 1 | 2×5 | 6×2 | 22 |"), "\(inspect.standardOutput)")
     }
 
+    /// Runs `arguments + ["--format", "json"]` and parses its standard output as one JSON object.
+    private func jsonObject(_ arguments: [String]) throws -> [String: Any] {
+        let run = try runLora(arguments + ["--format", "json"])
+        #expect(run.status == 0, "\(arguments): \(run.standardError)")
+        return try #require(JSONSerialization.jsonObject(with: Data(run.standardOutput.utf8)) as? [String: Any])
+    }
+
+    @Test("--format json: merge, extract and inspect print their results as one object")
+    func jsonResults() throws {
+        let directory = try workspace()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = { (name: String) in directory.appendingPathComponent(name).path }
+        let merge = try jsonObject(["merge", "--base", path("base.safetensors"), "--adapter", path("adapter"), "--out", path("merged.safetensors")])
+        #expect(merge["merged"] as? Int == 1 && merge["copied"] as? Int == 1 && merge["out"] as? String == path("merged.safetensors"))
+        let weight = try #require((merge["weights"] as? [[String: Any]])?.first)
+        #expect(weight["key"] as? String == "layer.proj.weight" && weight["dtype"] as? String == "F32")
+        #expect(weight["shape"] as? [Int] == [6, 5] && weight["worst_error_ulps"] is Double && weight["swallowed_fraction"] is Double)
+
+        let extract = try jsonObject(["extract", "--base", path("base.safetensors"), "--tuned", path("merged.safetensors"),
+                                      "--rank", "2", "--dtype", "f64", "--out", path("extracted")])
+        #expect(extract["parameters"] as? Int == 22 && extract["adapted_weights"] as? Int == 30)
+        #expect(extract["files"] as? [String] == ["adapter_config.json", "adapter_model.safetensors"])
+        let module = try #require((extract["modules"] as? [[String: Any]])?.first)
+        #expect(module["module"] as? String == "layer.proj" && module["rank"] as? Int == 2)
+        #expect(try #require(module["relative_error"] as? Double) < 0.1)  // ΔW is rank 2 up to the F32 rounding of the merge
+
+        let adapter = try jsonObject(["inspect", path("extracted")])
+        #expect(adapter["rank"] as? Int == 2 && adapter["lora_alpha"] as? Double == 2 && adapter["parameters"] as? Int == 22)
+        let entry = try #require((adapter["modules"] as? [[String: Any]])?.first)
+        #expect(entry["a_shape"] as? [Int] == [2, 5] && entry["b_shape"] as? [Int] == [6, 2] && entry["scaling"] as? Double == 1)
+        let tensors = try #require((adapter["weights"] as? [String: Any])?["tensors"] as? [[String: Any]])
+        #expect(tensors.allSatisfy { $0["dtype"] as? String == "F64" } && tensors.count == 2)
+
+        let file = try jsonObject(["inspect", path("base.safetensors")])
+        #expect(file["path"] as? String == path("base.safetensors") && file["elements"] as? Int == 35)
+        #expect((file["tensors"] as? [[String: Any]])?.map { $0["name"] as? String } == ["layer.proj.weight", "norm.weight"])
+        let npy = directory.appendingPathComponent("m.npy")
+        try NPY.write(Matrix<Double>(rows: 3, columns: 2, repeating: 1), to: npy)
+        let array = try jsonObject(["inspect", npy.path])
+        #expect(array["shape"] as? [Int] == [3, 2] && array["order"] as? String == "C" && array["data_offset"] is Int)
+    }
+
     @Test("every malformed input: exit ≠ 0, one line on stderr naming the file, no output file")
     func malformedInputs() throws {
         let directory = try workspace()

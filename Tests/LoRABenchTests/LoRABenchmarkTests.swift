@@ -71,7 +71,7 @@ struct LoRABenchmarkTests {
     @Test func tableAndPlotShowEveryCase() {
         let report = LoRABenchmark(settings: Self.tiny).run(
             LoRABenchmarkCase.grid(sizes: [12, 20], tokens: [2], ranks: [1, 3]), threads: 1)
-        let table = report.table()
+        let table = report.text()
         #expect(table.contains("1 BLAS thread "))
         #expect(table.split(separator: "\n").count == 3 + 1 + 4)
         #expect(table.contains("stacked ratio"))

@@ -160,11 +160,11 @@ import Testing
     @Test func paramsAndMemoryBadInputs() throws {
         let cases: [([String], String)] = [
             (["params", "--rank", "0"], "rank must be positive"),
-            (["params", "--targets", "q,zz"], "unknown target 'zz'"),
+            (["params", "--targets", "q,zz"], "'zz' is not one of q, k, v, o, up, down, gate"),
             (["params", "--d-model", "64", "--layers", "2", "--targets", "up"], "--ffn"),
-            (["params", "--model", "gpt5"], "unknown --model 'gpt5'"),
+            (["params", "--model", "gpt5"], "'gpt5' is not one of gpt2-small"),
             (["memory", "--fraction", "2"], "adapted fraction"),
-            (["memory", "--precision", "fp8"], "fp8"),
+            (["memory", "--dtype", "fp8"], "'fp8' is not one of f32, f16, bf16, int8, int4"),
             (["memory", "--billions=-1"], "billions of parameters must be positive"),
         ]
         for (arguments, expected) in cases {

@@ -7,7 +7,7 @@ import Testing
 @Suite("lora train")
 struct TrainCommandTests {
     /// A few seconds' version of the default run: 16 sequences of 4 tokens, d=16, 2 heads.
-    let small = ["train", "--samples", "16", "--sequence-length", "4", "--dim", "16", "--heads", "2",
+    let small = ["train", "--samples", "16", "--sequence-length", "4", "--d-model", "16", "--heads", "2",
                  "--batch-size", "8", "--epochs", "4", "--lr", "0.01", "--format", "json"]
 
     func report(_ arguments: [String]) throws -> [String: Any] {
@@ -36,7 +36,24 @@ struct TrainCommandTests {
         #expect(zip(a, b).allSatisfy { abs($0 - $1) <= 1e-4 * $0 }, "\(a) vs \(b)")
     }
 
-    @Test(arguments: [["--replicas", "0"], ["--threads", "0"], ["--heads", "3"], ["--ranks", "4,x"], ["--full", "--ranks", "4"]])
+    /// Text goes to standard output, progress to standard error; `--plot` writes one SVG of four panels.
+    @Test func textReportAndPlot() throws {
+        let directory = try makeTemporaryDirectory(prefix: "TrainCommandTests")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let plot = directory.appendingPathComponent("training.svg")
+        let run = try runLora(small.dropLast(2) + ["--rank", "2", "--plot", plot.path])
+        #expect(run.status == 0, "\(run.standardError)")
+        #expect(run.standardOutput.hasPrefix("LoRA r=2 α=16.0 on 4 modules:") && run.standardOutput.contains("Merge: max"))
+        #expect(run.standardError.contains("Epoch 4/4"))
+        let svg = try String(contentsOf: plot, encoding: .utf8)
+        #expect(svg.contains("Training loss") && svg.contains("Applied update ΔW"))
+        let sweep = try runLora(small + ["--ranks", "1,2", "--ranks", "4", "--epochs", "1"])
+        let runs = try #require((JSONSerialization.jsonObject(with: Data(sweep.standardOutput.utf8)) as? [String: Any])?["runs"] as? [[String: Any]])
+        #expect(runs.map { $0["rank"] as? Int } == [1, 2, 4])
+    }
+
+    @Test(arguments: [["--replicas", "0"], ["--threads", "0"], ["--heads", "3"], ["--ranks", "4,x"], ["--full", "--ranks", "4"],
+                      ["--plot", "/no/such/dir/a.svg"], ["--d-model", "15"]])
     func refusesBadFlags(_ flags: [String]) throws {
         let run = try runLora(small + flags)
         #expect(run.status != 0)
