@@ -16,7 +16,7 @@ public enum CombinationMethod: String, Sendable, CaseIterable {
 }
 
 /// One module of a combined or resized adapter.
-public struct CombinedModuleReport: Sendable, Equatable {
+public struct CombinedModuleReport: Encodable, Sendable, Equatable {
     /// The module path.
     public let module: String
     /// The rank of the result.
@@ -30,6 +30,11 @@ public struct CombinedModuleReport: Sendable, Equatable {
     public let relativeError: Double
     /// `Σ_{i≤r} σᵢ² / Σ σᵢ²` of `ΔW`'s spectrum (`nil` for `linear`, which is no truncation).
     public let retainedEnergy: Double?
+
+    enum CodingKeys: String, CodingKey {
+        case module, rank, inputRank = "input_rank", absoluteError = "absolute_error"
+        case relativeError = "relative_error", retainedEnergy = "retained_energy"
+    }
 }
 
 /// Joins PEFT adapters of one base model into one adapter (``combine(_:weights:method:rank:)``).
