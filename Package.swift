@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "PEFT", targets: ["PEFT"]),
         .library(name: "Training", targets: ["Training"]),
         .library(name: "Tokenizers", targets: ["Tokenizers"]),
+        .library(name: "Models", targets: ["Models"]),
         .library(name: "Plotting", targets: ["Plotting"]),
         .library(name: "Reporting", targets: ["Reporting"]),
         .library(name: "LoRABench", targets: ["LoRABench"]),
@@ -48,7 +49,7 @@ let package = Package(
         .target(name: "NN", dependencies: ["LinearAlgebra", "CNNKernels"]),
         .target(name: "Optimizers", dependencies: ["LinearAlgebra", "NN"]),
         .target(name: "LoRA", dependencies: ["LinearAlgebra", "NN", "CLowRankKernel"]),
-        .target(name: "PEFT", dependencies: ["LinearAlgebra", "TensorFormats", "LowRank", "NN", "LoRA", "Reporting"]),
+        .target(name: "PEFT", dependencies: ["LinearAlgebra", "TensorFormats", "NN", "LowRank", "LoRA", "Reporting"]),
         .target(
             name: "Training",
             dependencies: ["LinearAlgebra", "TensorFormats", "NN", "Optimizers", "LoRA", "Plotting", "Reporting"]),
@@ -56,11 +57,12 @@ let package = Package(
             name: "LoRABench",
             dependencies: ["LinearAlgebra", "LoRA", "LowRank", "ModelSizing", "NN", "Training", "Plotting", "Reporting"]),
         .target(name: "Tokenizers"),
+        .target(name: "Models", dependencies: ["LinearAlgebra", "TensorFormats", "NN", "Tokenizers", "Reporting", "CQuantKernels"]),
         .target(
             name: "LoRAKit",
             dependencies: [
                 "LinearAlgebra", "TensorFormats", "LowRank", "ModelSizing", "NN", "Optimizers", "LoRA", "PEFT",
-                "Training", "Plotting", "Reporting", "Tokenizers",
+                "Training", "Plotting", "Reporting", "Tokenizers", "Models",
             ]),
         .executableTarget(
             name: "LoRATool",
@@ -93,6 +95,9 @@ let package = Package(
         .testTarget(name: "LoRABenchTests", dependencies: ["LoRABench"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ReadmeExamplesTests", dependencies: ["LoRAKit"]),
+        .testTarget(
+            name: "ModelsTests", dependencies: ["Models", "NN", "LinearAlgebra", "TensorFormats", "Tokenizers", "PEFT", "LoRA"],
+            resources: [.copy("Fixtures")]),
 
         .executableTarget(
             name: "LinearAlgebraBenchmarks",

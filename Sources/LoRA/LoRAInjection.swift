@@ -40,7 +40,8 @@ public struct LoRAInjectionReport: Sendable, Equatable {
 }
 
 extension Module {
-    /// Applies `configuration` as PEFT's `get_peft_model` does: every ``Linear`` whose path
+    /// Applies `configuration` as PEFT's `get_peft_model` does: every ``WeightedLinearLayer``
+    /// (``Linear``, or a projection that keeps other forms of its weight besides) whose path
     /// matches ``LoRAConfiguration/targets(_:)`` is replaced by a ``LoRALinear`` with the rank
     /// and scaling of its path (rank and alpha patterns, rsLoRA), the configured initialisation
     /// and dropout, and DoRA's magnitude when `use_dora` is set; everything else is frozen. Bias mode `lora_only` makes the
@@ -53,11 +54,11 @@ extension Module {
         _ configuration: LoRAConfiguration, using generator: inout some RandomNumberGenerator
     ) throws(LoRAInjectionError) -> LoRAInjectionReport {
         do { try configuration.validate() } catch { throw .invalidConfiguration(error) }
-        var candidates: [(container: any LinearLayerContainer<Scalar>, name: String, path: String, linear: Linear<Scalar>)] = []
+        var candidates: [(container: any LinearLayerContainer<Scalar>, name: String, path: String, linear: any WeightedLinearLayer<Scalar>)] = []
         for (path, module) in namedModules() {
             guard let container = module as? any LinearLayerContainer<Scalar> else { continue }
             for (name, child) in container.children {
-                guard let linear = child as? Linear<Scalar> else { continue }
+                guard let linear = child as? any WeightedLinearLayer<Scalar> else { continue }
                 candidates.append((container, name, path.isEmpty ? name : path + "." + name, linear))
             }
         }

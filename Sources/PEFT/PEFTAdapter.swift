@@ -95,11 +95,11 @@ public struct PEFTAdapter<Scalar: MatrixScalar>: Sendable {
         return merged
     }
 
-    /// A LoRAKit layer for module `path` on the base `W: d×k` and its `bias`: plain LoRA, or DoRA
-    /// with the stored magnitude; not merged.
+    /// A LoRAKit layer for module `path` on the base `W: d×k` and its `bias` (frozen): plain LoRA,
+    /// or DoRA with the stored magnitude, with the configuration's dropout; not merged.
     public func layer(forModule path: String, base: Matrix<Scalar>, bias: Parameter<Scalar>? = nil) -> LoRALinear<Scalar> {
-        LoRALinear(weights: loRAWeights(forModule: path, base: base), bias: bias,
-                   variant: modules[path]!.magnitude.map { .dora(magnitude: $0) } ?? .standard)
+        LoRALinear(weights: loRAWeights(forModule: path, base: base), bias: bias, trainBias: false,
+                   dropout: Scalar(configuration.dropout), variant: modules[path]!.magnitude.map { .dora(magnitude: $0) } ?? .standard)
     }
 
     /// LoRAKit weights for module `path` on the base `W: d×k`, with the module's scaling; not merged.
