@@ -86,7 +86,7 @@ let package = Package(
         .testTarget(name: "OptimizersTests", dependencies: ["Optimizers"]),
         .testTarget(name: "LoRATests", dependencies: ["LoRA", "NN", "CLowRankKernel", "LoRATool", "CommandTestSupport"]),
         .testTarget(
-            name: "PEFTTests", dependencies: ["PEFT", "LoRA", "TensorFormats", "CommandTestSupport"],
+            name: "PEFTTests", dependencies: ["PEFT", "LoRA", "NN", "LinearAlgebra", "TensorFormats", "CommandTestSupport"],
             resources: [.copy("Fixtures")]),
         .testTarget(name: "FileCommandsTests", dependencies: ["PEFT", "TensorFormats", "LoRATool", "CommandTestSupport"]),
         .testTarget(
