@@ -149,6 +149,7 @@ public final class LlamaForCausalLM<Scalar: MatrixScalar>: Module {
     /// count), extending `caches`: a prompt or a perplexity window in one call, then one token at
     /// a time. Row `i` equals the batched forward's row at position `p + i`. Runs `chunkSize`
     /// rows at a time, which bounds the activations a long input holds at once.
+    @_specialize(where Scalar == Float)
     public func hiddenStates(appending tokens: [Int], caches: inout [KeyValueCache<Scalar>], chunkSize: Int = 512) -> Matrix<Scalar> {
         precondition(!tokens.isEmpty && caches.count == layers.count && chunkSize > 0,
                      "LlamaForCausalLM: \(tokens.count) tokens, \(caches.count) caches for \(layers.count) layers, chunks of \(chunkSize)")
@@ -168,6 +169,7 @@ public final class LlamaForCausalLM<Scalar: MatrixScalar>: Module {
     }
 
     /// Logits `V` of the next token after appending `tokens` to the caches (the head on the last row only).
+    @_specialize(where Scalar == Float)
     public func nextTokenLogits(appending tokens: [Int], caches: inout [KeyValueCache<Scalar>]) -> [Scalar] {
         let hidden = hiddenStates(appending: tokens, caches: &caches)
         return projectHead(hidden[rows: (hidden.rows - 1)..<hidden.rows]).elements
