@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "Optimizers", targets: ["Optimizers"]),
         .library(name: "LoRA", targets: ["LoRA"]),
         .library(name: "PEFT", targets: ["PEFT"]),
+        .library(name: "Collectives", targets: ["Collectives"]),
         .library(name: "Training", targets: ["Training"]),
         .library(name: "Tokenizers", targets: ["Tokenizers"]),
         .library(name: "Plotting", targets: ["Plotting"]),
@@ -33,6 +34,11 @@ let package = Package(
             pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev", "liblapacke-dev"])]
         ),
+        .systemLibrary(
+            name: "CMPI",
+            pkgConfig: "ompi-c",
+            providers: [.apt(["libopenmpi-dev"])]
+        ),
         .target(name: "CNNKernels"),
         .target(name: "CLowRankKernel"),
         .target(name: "CQuantKernels"),
@@ -41,6 +47,7 @@ let package = Package(
             name: "LinearAlgebra",
             dependencies: ["CBLASLAPACK", .product(name: "RealModule", package: "swift-numerics")]),
         .target(name: "TensorFormats"),
+        .target(name: "Collectives", dependencies: ["CMPI"]),
         .target(name: "Plotting"),
         .target(name: "Reporting"),
         .target(name: "ModelSizing", dependencies: ["Reporting"]),
@@ -51,7 +58,7 @@ let package = Package(
         .target(name: "PEFT", dependencies: ["LinearAlgebra", "TensorFormats", "LowRank", "LoRA", "Reporting"]),
         .target(
             name: "Training",
-            dependencies: ["LinearAlgebra", "TensorFormats", "NN", "Optimizers", "LoRA", "Plotting", "Reporting"]),
+            dependencies: ["LinearAlgebra", "TensorFormats", "NN", "Optimizers", "LoRA", "Collectives", "Plotting", "Reporting"]),
         .target(
             name: "LoRABench",
             dependencies: ["LinearAlgebra", "LoRA", "LowRank", "ModelSizing", "NN", "Training", "Plotting", "Reporting"]),
