@@ -79,6 +79,14 @@ let package = Package(
         ),
 
         .target(name: "CommandTestSupport", path: "Tests/CommandTestSupport"),
+        .target(
+            name: "TrainingTestSupport", dependencies: ["Training", "LoRA", "NN", "LinearAlgebra"],
+            path: "Tests/TrainingTestSupport"),
+        // Run by TrainingTests under mpirun: one rank of a fine-tuning run.
+        .executableTarget(
+            name: "MPITrainingCheck", dependencies: ["Training", "TrainingTestSupport", "LinearAlgebra"],
+            path: "Tests/MPITrainingCheck"),
+        .testTarget(name: "CollectivesTests", dependencies: ["Collectives"]),
         .testTarget(name: "LinearAlgebraTests", dependencies: ["LinearAlgebra"]),
         .testTarget(name: "CQuantKernelsTests", dependencies: ["CQuantKernels"]),
         .testTarget(
@@ -94,7 +102,12 @@ let package = Package(
             name: "PEFTTests", dependencies: ["PEFT", "LoRA", "TensorFormats", "CommandTestSupport"],
             resources: [.copy("Fixtures")]),
         .testTarget(name: "FileCommandsTests", dependencies: ["PEFT", "TensorFormats", "LoRATool", "CommandTestSupport"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "LoRA", "NN", "Optimizers", "LoRATool", "CommandTestSupport"]),
+        .testTarget(
+            name: "TrainingTests",
+            dependencies: [
+                "Training", "LoRA", "NN", "Optimizers", "LoRATool", "CommandTestSupport", "TrainingTestSupport",
+                "MPITrainingCheck",
+            ]),
         .testTarget(name: "PlottingTests", dependencies: ["Plotting"]),
         .testTarget(name: "ReportingTests", dependencies: ["Reporting"]),
         .testTarget(name: "LoRABenchTests", dependencies: ["LoRABench"]),
