@@ -12,6 +12,9 @@ public func builtExecutable(_ name: String) -> URL {
     Bundle.main.executableURL!.deletingLastPathComponent().appendingPathComponent(name)
 }
 
+/// The `lora` executable built next to the test bundle.
+public var loraExecutableURL: URL { builtExecutable("lora") }
+
 /// The executable `name` on `PATH`, if there is one.
 public func executableOnPath(_ name: String) -> URL? {
     (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":")
@@ -19,16 +22,16 @@ public func executableOnPath(_ name: String) -> URL? {
         .first { FileManager.default.isExecutableFile(atPath: $0.path) }
 }
 
-/// Runs `executable` with `arguments`, with `environment` added to this process's, and waits for
-/// it. A run still going after `timeout` seconds is terminated (a hang fails instead of blocking
-/// the suite).
+/// Runs `executable` with `arguments` in `environment` and waits for it. A run still going after
+/// `timeout` seconds is terminated (a hang fails instead of blocking the suite).
 public func runProgram(
-    _ executable: URL, _ arguments: [String], environment: [String: String] = [:], timeout: Double = 300
+    _ executable: URL, _ arguments: [String], environment: [String: String] = ProcessInfo.processInfo.environment,
+    timeout: Double = 300
 ) throws -> CommandRun {
     let process = Process()
     process.executableURL = executable
     process.arguments = arguments
-    process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+    process.environment = environment
     let output = Pipe(), error = Pipe()
     process.standardOutput = output
     process.standardError = error
@@ -42,4 +45,11 @@ public func runProgram(
 }
 
 /// Runs the `lora` executable built next to the test bundle with `arguments` and waits for it.
-public func runLora(_ arguments: [String]) throws -> CommandRun { try runProgram(builtExecutable("lora"), arguments) }
+/// `environment` nil: this process's, and when it has no `OPENBLAS_CORETYPE`, `LORAKIT_NO_BLAS_FIX=1`
+/// too, so `lora` runs the test process's BLAS core without restarting (whose notice on stderr
+/// the tests of stderr would count). BLASCoreFixTests pass environments of their own.
+public func runLora(_ arguments: [String], environment: [String: String]? = nil) throws -> CommandRun {
+    var inherited = ProcessInfo.processInfo.environment
+    if inherited["OPENBLAS_CORETYPE"] == nil { inherited["LORAKIT_NO_BLAS_FIX"] = "1" }
+    return try runProgram(loraExecutableURL, arguments, environment: environment ?? inherited)
+}

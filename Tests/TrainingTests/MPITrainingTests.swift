@@ -21,7 +21,7 @@ struct MPITrainingTests {
     /// Runs the check alone (`ranks` nil) or under `mpirun -np ranks`.
     func check(ranks: Int?, _ arguments: [String], environment: [String: String] = [:]) throws -> CommandRun {
         let program = builtExecutable("MPITrainingCheck")
-        let environment = Self.environment.merging(environment) { $1 }
+        let environment = ProcessInfo.processInfo.environment.merging(Self.environment.merging(environment) { $1 }) { $1 }
         guard let ranks else { return try runProgram(program, arguments, environment: environment) }
         return try runProgram(
             mpirun!, ["--allow-run-as-root", "--oversubscribe", "-np", "\(ranks)", program.path] + arguments,
