@@ -3,6 +3,7 @@
 @_exported import LinearAlgebra
 @_exported import LoRA
 @_exported import LowRank
+@_exported import Models
 @_exported import ModelSizing
 @_exported import NN
 @_exported import Optimizers

@@ -6,7 +6,7 @@ import LoRAKit
 struct LoRACommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lora",
-        abstract: "LoRA adapters and low-rank analysis on OpenBLAS and LAPACKE.",
+        abstract: "LoRA adapters, low-rank analysis and language models on OpenBLAS and LAPACKE.",
         discussion: """
             Exit status: 0 success; 1 a problem with an input file, the memory a request needs, a \
             result that is not finite, or the system; 64 a wrong command line (ArgumentParser's \
@@ -16,17 +16,20 @@ struct LoRACommand: ParsableCommand {
         version: "0.4.0",
         subcommands: [
             Demo.self, SVDTable.self, Params.self, Memory.self, Inspect.self, Merge.self, Extract.self,
-            Train.self, Bench.self,
+            Combine.self, Resize.self, Train.self, FineTune.self, Bench.self, Generate.self, Perplexity.self, Tokenize.self,
+            BLASCommand.self,
         ]
     )
 
-    /// ArgumentParser's `main`, with the temporaries of interrupted writes removed and errors made
+    /// ArgumentParser's `main`, after restarting with the recommended BLAS core if due
+    /// (BLASCoreFix.swift), with the temporaries of interrupted writes removed and errors made
     /// plain before they are printed.
     static func main() {
+        let arguments = BLASCoreFix.prepare()
         TemporaryFiles.removeOnInterrupt()
         let command: ParsableCommand
         do {
-            command = try parseAsRoot()
+            command = try parseAsRoot(arguments)
         } catch {
             exit(withError: error)
         }

@@ -12,11 +12,11 @@ public final class StartedLora {
     private let streams: URL
 
     /// Starts `lora arguments` in `directory` (the current one when nil) with `environment`
-    /// added to this process's.
+    /// added to this process's (and `LORAKIT_NO_BLAS_FIX=1` unless `OPENBLAS_CORETYPE` is set).
     public init(_ arguments: [String], in directory: URL? = nil, environment: [String: String] = [:]) throws {
         streams = FileManager.default.temporaryDirectory.appendingPathComponent("lora-streams-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: streams, withIntermediateDirectories: true)
-        let executable = Bundle.main.executableURL!.deletingLastPathComponent().appendingPathComponent("lora").path
+        let executable = loraExecutableURL.path
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -34,7 +34,10 @@ public final class StartedLora {
         sigemptyset(&noneBlocked)
         posix_spawnattr_setsigmask(&attributes, &noneBlocked)
         posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
-        let environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }.map { "\($0)=\($1)" }
+        // As runLora: no BLAS-core restart (whose notice would add a line to standard error).
+        var inherited = ProcessInfo.processInfo.environment
+        if inherited["OPENBLAS_CORETYPE"] == nil { inherited["LORAKIT_NO_BLAS_FIX"] = "1" }
+        let environment = inherited.merging(environment) { $1 }.map { "\($0)=\($1)" }
         // The shell changes to `directory` and execs lora, which keeps the defaults set here.
         let command = ["/bin/sh", "-c", "cd \"$1\" && shift && exec \"$@\"", "sh", directory?.path ?? ".", executable] + arguments
         let argv = command.map { strdup($0) } + [nil]
