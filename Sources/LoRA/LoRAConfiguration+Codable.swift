@@ -132,27 +132,33 @@ extension LoRAConfiguration: Codable {
         } catch {
             throw .fileError(path: url.path, reason: "cannot \(error.operation): \(error.reason)")
         }
+        return try parse(data, path: url.path)
+    }
+
+    /// Decodes and validates the bytes of an `adapter_config.json`, naming it `path` in errors and
+    /// warnings, as ``read(from:)`` does for a file.
+    public static func parse(_ data: Data, path: String) throws(LoRAConfigurationError) -> (configuration: LoRAConfiguration, warnings: [String]) {
         let configuration: LoRAConfiguration
         do {
             configuration = try JSONDecoder().decode(LoRAConfiguration.self, from: data)
         } catch let error as LoRAConfigurationError {
-            throw .malformedFile(path: url.path, reason: error.description)
+            throw .malformedFile(path: path, reason: error.description)
         } catch let error as DecodingError {
-            throw .malformedFile(path: url.path, reason: plainDescription(of: error))
+            throw .malformedFile(path: path, reason: plainDescription(of: error))
         } catch {
-            throw .malformedFile(path: url.path, reason: "not valid JSON")
+            throw .malformedFile(path: path, reason: "not valid JSON")
         }
         do {
             try configuration.validate()
         } catch {
-            throw .malformedFile(path: url.path, reason: error.description)
+            throw .malformedFile(path: path, reason: error.description)
         }
         let warnings = unappliedKeys.compactMap { key in
-            configuration.otherKeys[key].flatMap { $0.isUnset ? nil : "\(url.path): \"\(key)\" is set, but LoRAKit does not apply it" }
+            configuration.otherKeys[key].flatMap { $0.isUnset ? nil : "\(path): \"\(key)\" is set, but LoRAKit does not apply it" }
         }
         let unknown = configuration.otherKeys.keys.sorted().filter {
             !knownPEFTKeys.contains($0) && !unappliedKeys.contains($0)
-        }.map { "\(url.path): unknown key \"\($0)\" (misspelled?) is kept but not used" }
+        }.map { "\(path): unknown key \"\($0)\" (misspelled?) is kept but not used" }
         return (configuration, warnings + unknown)
     }
 
