@@ -34,6 +34,8 @@ struct CommandFailure: Error, CustomStringConvertible {
 /// own pass unchanged, Foundation's (whose text is an error domain and code) and any other
 /// without a description of its own become a sentence.
 func plainError(_ error: any Error) -> any Error {
+    // ArgumentParser's own (help, version, usage errors) carry what it prints and its exit code.
+    if String(reflecting: type(of: error)).hasPrefix("ArgumentParser.") { return error }
     switch error {
     case is ValidationError, is CleanExit, is ExitCode:
         return error

@@ -96,6 +96,16 @@ struct CommandPropertyTests {
             Option(flag: "--out", values: outputs("extracted")), Option(flag: "--targets", values: ["proj", "", "nosuch", "proj,proj"]),
             Option(flag: "--dtype", values: ["f16", "bf16", "f64", "F32", ""]),
         ]),
+        Command(name: "combine", arguments: ["combine", "--adapter", "adapter", "--adapter", "adapter2", "--method", "cat", "--out", "combined"], options: [
+            Option(flag: "--adapter", values: inputs("adapter2")), Option(flag: "--weight", values: reals),
+            Option(flag: "--method", values: ["svd", "linear", "", "sum"]), Option(flag: "--rank", values: counts),
+            Option(flag: "--out", values: outputs("combined") + ["adapter2"]), Option(flag: "--dtype", values: ["f16", "bf16", ""]),
+        ]),
+        Command(name: "resize", arguments: ["resize", "--adapter", "adapter", "--rank", "1", "--out", "resized"], options: [
+            Option(flag: "--adapter", values: inputs("adapter")), Option(flag: "--rank", values: counts),
+            Option(flag: "--sv-ratio", values: reals), Option(flag: "--sv-cumulative", values: reals),
+            Option(flag: "--sv-fro", values: reals), Option(flag: "--out", values: outputs("resized")),
+        ]),
         Command(name: "train", arguments: ["train", "--samples", "4", "--sequence-length", "4", "--d-model", "8", "--heads", "2", "--epochs", "2", "--batch-size", "2", "--threads", "1", "--quiet"], options: [
             Option(flag: "--samples", values: counts), Option(flag: "--sequence-length", values: counts),
             Option(flag: "--d-model", values: counts), Option(flag: "--heads", values: counts),
@@ -137,6 +147,7 @@ struct CommandPropertyTests {
         let adapter = PEFTAdapter(configuration: LoRAConfiguration(rank: 2, alpha: 4, targetModules: .names(["proj"])),
                                   modules: ["layer.proj": PEFTAdapter<Float>.Factors(a: a, b: b)])
         try! adapter.write(to: path("adapter"))
+        try! adapter.write(to: path("adapter2"))
         var tuned = SafetensorsWriter()
         tuned.add("layer.proj.weight", w + b * a, as: .float32)
         tuned.add("norm.weight", Matrix<Float>(rows: 5, columns: 1, repeating: 1), as: .float32, shape: [5])
@@ -175,6 +186,9 @@ struct CommandPropertyTests {
         var result: Set<String> = []
         for (index, flag) in arguments.enumerated() where index + 1 < arguments.count {
             guard flag == "--out" || flag == "--plot" || (flag == "--base" && arguments.contains("--force")) else { continue }
+            // An --out naming an input directory is refused: the input's files must stay.
+            if flag == "--out" && arguments.enumerated().contains(where: { $0.offset != index && $0.offset > 0
+                && arguments[$0.offset - 1] != "--out" && $0.element == arguments[index + 1] }) { continue }
             let url = directory.appendingPathComponent(arguments[index + 1]).resolvingSymlinksInPath()
             for path in [url.path] + ["adapter_model.safetensors", "adapter_config.json"].map({ url.appendingPathComponent($0).path })
             where path.hasPrefix(root) {

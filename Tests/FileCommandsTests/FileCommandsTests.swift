@@ -147,7 +147,7 @@ struct FileCommandsTests {
             (["combine", "--adapter", path("adapter"), "--weight", "1", "--weight", "2", "--method", "cat", "--out", path("x")],
              "Error: give one --weight per --adapter"),
             (["combine", "--adapter", path("adapter"), "--weight", "1", "--method", "cat", "--out", path("adapter") + "/."],
-             "is the input"),
+             "would overwrite --adapter"),
             (["combine", "--adapter", path("adapter"), "--weight", "1", "--adapter", path("cat"), "--weight", "1",
               "--method", "svd", "--rank", "9", "--out", path("x")], "rank 9 exceeds the rank 6"),
             (["resize", "--adapter", path("adapter"), "--rank", "3", "--out", path("x")], "rank 3 exceeds the rank 2"),

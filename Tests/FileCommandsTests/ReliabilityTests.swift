@@ -34,6 +34,23 @@ struct ReliabilityTests {
                 "\(label): \(run.standardError)")
     }
 
+    @Test("--help of the tool and of every subcommand prints the help and exits 0")
+    func helpOfEverySubcommand() throws {
+        let directory = FileManager.default.temporaryDirectory
+        let root = try runLora(["--help"], in: directory, timeout: 60).run
+        #expect(root.status == 0 && root.standardError.isEmpty)
+        let names = root.standardOutput.components(separatedBy: "SUBCOMMANDS:").last!.split(separator: "\n")
+            .compactMap { $0.split(separator: " ").first.map(String.init) }.filter { $0.allSatisfy { $0.isLetter || $0 == "-" } }
+        #expect(names.count >= 9, "\(names)")
+        for name in names {
+            for arguments in [[name, "--help"], ["help", name]] {
+                let run = try runLora(arguments, in: directory, timeout: 60).run
+                #expect(run.status == 0 && run.standardOutput.hasPrefix("OVERVIEW:") && run.standardError.isEmpty,
+                        "\(arguments): \(run.status) \(run.standardError)")
+            }
+        }
+    }
+
     @Test("sizes that cannot be allocated are refused before allocating, naming the flag and the estimate")
     func unallocatableSizes() throws {
         for (arguments, flag) in [
