@@ -26,7 +26,7 @@ public func executableOnPath(_ name: String) -> URL? {
 /// `timeout` seconds is terminated (a hang fails instead of blocking the suite).
 public func runProgram(
     _ executable: URL, _ arguments: [String], environment: [String: String] = ProcessInfo.processInfo.environment,
-    timeout: Double = 300
+    timeout: Double = 1800
 ) throws -> CommandRun {
     let process = Process()
     process.executableURL = executable
