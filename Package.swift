@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "Training", targets: ["Training"]),
         .library(name: "Tokenizers", targets: ["Tokenizers"]),
         .library(name: "Models", targets: ["Models"]),
+        .library(name: "Quantization", targets: ["Quantization"]),
         .library(name: "Plotting", targets: ["Plotting"]),
         .library(name: "Reporting", targets: ["Reporting"]),
         .library(name: "LoRABench", targets: ["LoRABench"]),
@@ -55,6 +56,7 @@ let package = Package(
         .target(name: "LowRank", dependencies: ["LinearAlgebra", "Plotting", "Reporting"]),
         .target(name: "NN", dependencies: ["LinearAlgebra", "CNNKernels"]),
         .target(name: "Optimizers", dependencies: ["LinearAlgebra", "NN"]),
+        .target(name: "Quantization", dependencies: ["LinearAlgebra", "NN"]),
         .target(name: "LoRA", dependencies: ["LinearAlgebra", "NN", "CLowRankKernel"]),
         .target(name: "PEFT", dependencies: ["LinearAlgebra", "TensorFormats", "NN", "LowRank", "LoRA", "Reporting"]),
         .target(
@@ -99,9 +101,12 @@ let package = Package(
         .testTarget(name: "ModelSizingTests", dependencies: ["ModelSizing"]),
         .testTarget(name: "NNTests", dependencies: ["NN"]),
         .testTarget(name: "OptimizersTests", dependencies: ["Optimizers"]),
+        .testTarget(
+            name: "QuantizationTests", dependencies: ["Quantization", "NN", "LinearAlgebra", "TensorFormats"],
+            resources: [.copy("Fixtures")]),
         .testTarget(name: "LoRATests", dependencies: ["LoRA", "NN", "CLowRankKernel", "LoRATool", "CommandTestSupport"]),
         .testTarget(
-            name: "PEFTTests", dependencies: ["PEFT", "LoRA", "TensorFormats", "CommandTestSupport"],
+            name: "PEFTTests", dependencies: ["PEFT", "LoRA", "NN", "LinearAlgebra", "TensorFormats", "CommandTestSupport"],
             resources: [.copy("Fixtures")]),
         .testTarget(name: "FileCommandsTests", dependencies: ["PEFT", "TensorFormats", "LoRATool", "CommandTestSupport"]),
         .testTarget(

@@ -56,8 +56,8 @@ extension Module {
     /// Applies `configuration` as PEFT's `get_peft_model` does: every ``WeightedLinearLayer``
     /// (``Linear``, or a projection that keeps other forms of its weight besides) whose path
     /// matches ``LoRAConfiguration/targets(_:)`` is replaced by a ``LoRALinear`` with the rank
-    /// and scaling of its path (rank and alpha patterns, rsLoRA) and the configured
-    /// initialisation and dropout; everything else is frozen. Bias mode `lora_only` makes the
+    /// and scaling of its path (rank and alpha patterns, rsLoRA), the configured initialisation
+    /// and dropout, and DoRA's magnitude when `use_dora` is set; everything else is frozen. Bias mode `lora_only` makes the
     /// wrapped layers' biases trainable, `all` every parameter whose name ends in `bias`.
     ///
     /// Throws when the configuration is invalid, nothing matches, or an initialisation fails
@@ -93,7 +93,8 @@ extension Module {
             }
             let layer = LoRALinear(
                 weights: weights, bias: linear.bias, trainBias: configuration.bias != .none,
-                dropout: Scalar(configuration.dropout), dropoutSeed: generator.next())
+                dropout: Scalar(configuration.dropout), dropoutSeed: generator.next(),
+                variant: configuration.useDoRA ? .dora() : .standard)
             container.replaceLinearLayer(named: name, with: layer)
             wrapped.append((path, rank, scale))
         }

@@ -8,8 +8,8 @@ import LinearAlgebra
 /// `W ← W + s·B·A`, after which the forward is one GEMM; unmerging subtracts it again.
 ///
 /// The adapter path computes `Tᵀ = A·Xᵀ` (`r×n`) and then `Y += s·T·Bᵀ`. In `Float` with
-/// `r ≤ 16` on a CPU with AVX2 and FMA it runs in one kernel over `A` and `s·B`, packed when they
-/// are set (``PackedLowRankProduct``, on ``BLAS/threadCount`` threads); otherwise as two BLAS
+/// `r ≤ 64` on a CPU with AVX-512 (`r ≤ 16` with AVX2 and FMA) it runs in one kernel over `A` and
+/// `s·B`, packed when they are set (``PackedLowRankProduct``, on ``BLAS/threadCount`` threads); otherwise as two BLAS
 /// products, `Tᵀ = A·Xᵀ` rather than `T = X·Aᵀ` because OpenBLAS splits that one across its
 /// threads well. The forward never changes the process-wide BLAS thread count.
 public struct LoRAWeights<Scalar: MatrixScalar>: Sendable {
@@ -26,14 +26,14 @@ public struct LoRAWeights<Scalar: MatrixScalar>: Sendable {
     private var adapter: (a: Matrix<Scalar>, b: Matrix<Scalar>, scale: Scalar)
     /// Whether `s·B·A` is folded into ``base``.
     public private(set) var isMerged = false
-    /// `A` and `s·B` packed for the adapter path's kernel (rank ≤ 16 and the shapes fit); `nil`:
+    /// `A` and `s·B` packed for the adapter path's kernel (where ``usesPackedKernel``); `nil`:
     /// BLAS only.
     private var packedAdapter: PackedLowRankProduct?
 
     /// Whether the adapter path of a batch (`n > 1`) runs in the packed kernel rather than two
-    /// BLAS products: in `Float`, for r ≤ 16, on a CPU with AVX2 and FMA. There the kernel
-    /// reads `X` once instead of letting OpenBLAS pack it for each thin product; at larger ranks
-    /// the two are level (docs/PERFORMANCE.md).
+    /// BLAS products: in `Float`, for r ≤ 64 on a CPU with AVX-512, r ≤ 16 on one with AVX2 and
+    /// FMA only. There the kernel reads `X` once instead of letting OpenBLAS pack it for each thin
+    /// product; at larger ranks the two are level (docs/PERFORMANCE.md).
     public var usesPackedKernel: Bool { packedAdapter != nil }
 
     /// Output features `d`.
@@ -54,9 +54,10 @@ public struct LoRAWeights<Scalar: MatrixScalar>: Sendable {
     }
 
     /// Packs `A` and `s·B` for the kernel (a copy of `r·(d+k)` floats) where it runs: `Float`,
-    /// r ≤ 16 (at larger ranks OpenBLAS is as fast; docs/PERFORMANCE.md).
+    /// r ≤ ``PackedLowRankProduct/maximumRank`` (at larger ranks OpenBLAS is as fast;
+    /// docs/PERFORMANCE.md).
     private mutating func repack() {
-        guard Scalar.self == Float.self, rank <= 16 else { return packedAdapter = nil }
+        guard Scalar.self == Float.self, rank <= PackedLowRankProduct.maximumRank else { return packedAdapter = nil }
         packedAdapter = PackedLowRankProduct(
             a: unsafeBitCast(a, to: Matrix<Float>.self), b: unsafeBitCast(b, to: Matrix<Float>.self),
             scale: unsafeBitCast(scale, to: Float.self))
@@ -137,6 +138,29 @@ public struct LoRAWeights<Scalar: MatrixScalar>: Sendable {
         precondition(isMerged, "LoRAWeights.unmerge: not merged")
         Matrix.gemm(b, a, alpha: -scale, beta: 1, into: &base)
         isMerged = false
+    }
+
+    /// DoRA's merge: `W ← diag(f)·(W + s·B·A)` with the factors `f = m/n` (``DoRA``), returning the
+    /// rows of `W + s·B·A` whose factor is zero: such a row of `W'` is zero, so ``unmerge(rowFactors:restoring:)``
+    /// needs it kept to restore `W`.
+    mutating func merge(rowFactors f: [Scalar]) -> [Int: [Scalar]] {
+        precondition(f.count == outFeatures, "LoRAWeights.merge: factors [\(f.count)] do not fit W \(base.shapeDescription)")
+        merge()
+        var erased: [Int: [Scalar]] = [:]
+        for (i, factor) in f.enumerated() where factor == 0 { erased[i] = base.row(i) }
+        DoRA.scaleRows(&base, by: f)
+        return erased
+    }
+
+    /// Undoes ``merge(rowFactors:)``: `W ← W'/f − s·B·A` row by row, the erased rows from `erased`.
+    mutating func unmerge(rowFactors f: [Scalar], restoring erased: [Int: [Scalar]]) {
+        precondition(f.count == outFeatures, "LoRAWeights.unmerge: factors [\(f.count)] do not fit W \(base.shapeDescription)")
+        DoRA.scaleRows(&base, by: f.map { $0 == 0 ? 0 : 1 / $0 })
+        let k = inFeatures
+        base.withUnsafeMutableBufferPointer { p in
+            for (i, row) in erased { for j in 0..<k { p[i * k + j] = row[j] } }
+        }
+        unmerge()
     }
 
     /// Replaces the adapter by `A': r'×k`, `B': d×r'` and `s'`, keeping the merge state: a merged
