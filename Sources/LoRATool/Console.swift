@@ -6,6 +6,11 @@ func printWarning(_ message: String) {
     printToStandardError("warning: \(message)")
 }
 
+/// Writes `rank R: error: …` to standard error: which process of an `mpirun` run failed, and why.
+func printRankFailure(rank: Int, _ error: any Error) {
+    printToStandardError("rank \(rank): error: \(plainError(error))")
+}
+
 /// One `write(2)` per line on standard error, which stdio does not buffer: a line is out as soon
 /// as it is written, whether the stream is a terminal, a pipe or a file, so a killed run leaves
 /// every line it had printed.
