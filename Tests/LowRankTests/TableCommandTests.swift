@@ -106,14 +106,14 @@ import Testing
             (["--npy", file("missing.npy").path], "missing.npy"),
             (["--npy", file("nan.npy").path, "--ranks", "2"], "NaN"),
             (["--npy", file("inf.npy").path, "--ranks", "2"], "NaN or infinity"),
-            (["--npy", file("good.npy").path, "--ranks", "2,5"], "rank 5 is out of range for a 5×4 matrix"),
+            (["--npy", file("good.npy").path, "--ranks", "2,5"], "--ranks: rank 5 exceeds min(m, n) = 4 of the 5×4 matrix"),
             (["--npy", file("good.npy").path, "--ranks", "0"], "rank 0"),
             (["--npy", file("good.npy").path, "--ranks=-1"], "rank -1"),
             (["--safetensors", file("t.safetensors").path, "--tensor", "missing.weight"], "missing.weight"),
             (["--safetensors", file("t.safetensors").path, "--tensor", "cube"], "not 2-D"),
             (["--safetensors", file("t.safetensors").path], "--tensor"),
             (["--npy", file("good.npy").path, "--gaussian", "4x4"], "one source"),
-            (["--gaussian", "8x8", "--ranks", "2", "--plot", file("no-such-dir/x.svg").path], "cannot write the plot"),
+            (["--gaussian", "8x8", "--ranks", "2", "--plot", file("no-such-dir/x.svg").path], "no-such-dir: create it first"),
         ]
         for (arguments, expected) in cases {
             let run = try runLora(["svd-table"] + arguments)
