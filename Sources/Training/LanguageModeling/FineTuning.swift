@@ -178,7 +178,8 @@ public final class FineTuning<Model: CausalLanguageModel> {
         save: (FineTuningCheckpoint<Scalar>) throws -> Void = { _ in }, progress: (FineTuningProgress) -> Void = { _ in }
     ) throws -> FineTuningCheckpoint<Scalar> {
         var (losses, evaluations) = try startingState(from: checkpoint)
-        if evaluations[0] == nil { evaluations[0] = try evaluationPerplexity() }
+        let evaluates = !evaluationBatches.isEmpty  // no held-out text: no perplexity to report
+        if evaluates && evaluations[0] == nil { evaluations[0] = try evaluationPerplexity() }
         var (tokens, seconds) = (0, 0.0)
         for step in losses.count..<options.steps {
             reseedDropout(step: step)
@@ -189,7 +190,7 @@ public final class FineTuning<Model: CausalLanguageModel> {
             seconds += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
             tokens += batches.reduce(0) { $0 + $1.tokenCount }
             let done = step + 1
-            if done == options.steps || evaluateEvery.map({ done % $0 == 0 }) == true {
+            if evaluates && (done == options.steps || evaluateEvery.map({ done % $0 == 0 }) == true) {
                 evaluations[done] = try evaluationPerplexity()
             }
             guard isPrimaryRank else { continue }
