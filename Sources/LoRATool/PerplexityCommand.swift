@@ -19,6 +19,10 @@ struct Perplexity: ParsableCommand {
     @OptionGroup var threads: ThreadsOption
     @OptionGroup var output: FormatOption
 
+    func validate() throws {
+        guard context >= 2 else { throw ValidationError("--context must be at least 2 (a window scores all but its first token), got \(context)") }
+    }
+
     func run() throws {
         threads.apply()
         let contents: String
