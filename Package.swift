@@ -14,8 +14,11 @@ let package = Package(
         .library(name: "Optimizers", targets: ["Optimizers"]),
         .library(name: "LoRA", targets: ["LoRA"]),
         .library(name: "PEFT", targets: ["PEFT"]),
+        .library(name: "Collectives", targets: ["Collectives"]),
         .library(name: "Training", targets: ["Training"]),
         .library(name: "Tokenizers", targets: ["Tokenizers"]),
+        .library(name: "Models", targets: ["Models"]),
+        .library(name: "Quantization", targets: ["Quantization"]),
         .library(name: "Plotting", targets: ["Plotting"]),
         .library(name: "Reporting", targets: ["Reporting"]),
         .library(name: "LoRABench", targets: ["LoRABench"]),
@@ -33,6 +36,11 @@ let package = Package(
             pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev", "liblapacke-dev"])]
         ),
+        .systemLibrary(
+            name: "CMPI",
+            pkgConfig: "ompi-c",
+            providers: [.apt(["libopenmpi-dev"])]
+        ),
         .target(name: "CNNKernels"),
         .target(name: "CLowRankKernel"),
         .target(name: "CQuantKernels"),
@@ -41,26 +49,29 @@ let package = Package(
             name: "LinearAlgebra",
             dependencies: ["CBLASLAPACK", .product(name: "RealModule", package: "swift-numerics")]),
         .target(name: "TensorFormats"),
+        .target(name: "Collectives", dependencies: ["CMPI"]),
         .target(name: "Plotting"),
         .target(name: "Reporting"),
         .target(name: "ModelSizing", dependencies: ["Reporting"]),
         .target(name: "LowRank", dependencies: ["LinearAlgebra", "Plotting", "Reporting"]),
         .target(name: "NN", dependencies: ["LinearAlgebra", "CNNKernels"]),
         .target(name: "Optimizers", dependencies: ["LinearAlgebra", "NN"]),
+        .target(name: "Quantization", dependencies: ["LinearAlgebra", "NN"]),
         .target(name: "LoRA", dependencies: ["LinearAlgebra", "NN", "CLowRankKernel"]),
-        .target(name: "PEFT", dependencies: ["LinearAlgebra", "TensorFormats", "LowRank", "LoRA", "Reporting"]),
+        .target(name: "PEFT", dependencies: ["LinearAlgebra", "TensorFormats", "NN", "LowRank", "LoRA", "Reporting"]),
         .target(
             name: "Training",
-            dependencies: ["LinearAlgebra", "TensorFormats", "NN", "Optimizers", "LoRA", "Plotting", "Reporting"]),
+            dependencies: ["LinearAlgebra", "TensorFormats", "NN", "Optimizers", "LoRA", "Models", "Collectives", "Plotting", "Reporting"]),
         .target(
             name: "LoRABench",
             dependencies: ["LinearAlgebra", "LoRA", "LowRank", "ModelSizing", "NN", "Training", "Plotting", "Reporting"]),
         .target(name: "Tokenizers"),
+        .target(name: "Models", dependencies: ["LinearAlgebra", "TensorFormats", "NN", "Tokenizers", "Reporting", "CQuantKernels"]),
         .target(
             name: "LoRAKit",
             dependencies: [
                 "LinearAlgebra", "TensorFormats", "LowRank", "ModelSizing", "NN", "Optimizers", "LoRA", "PEFT",
-                "Training", "Plotting", "Reporting", "Tokenizers",
+                "Training", "Plotting", "Reporting", "Tokenizers", "Models",
             ]),
         .executableTarget(
             name: "LoRATool",
@@ -72,6 +83,14 @@ let package = Package(
         ),
 
         .target(name: "CommandTestSupport", path: "Tests/CommandTestSupport"),
+        .target(
+            name: "TrainingTestSupport", dependencies: ["Training", "LoRA", "NN", "LinearAlgebra"],
+            path: "Tests/TrainingTestSupport"),
+        // Run by TrainingTests under mpirun: one rank of a fine-tuning run.
+        .executableTarget(
+            name: "MPITrainingCheck", dependencies: ["Training", "TrainingTestSupport", "LinearAlgebra"],
+            path: "Tests/MPITrainingCheck"),
+        .testTarget(name: "CollectivesTests", dependencies: ["Collectives"]),
         .testTarget(name: "LinearAlgebraTests", dependencies: ["LinearAlgebra"]),
         .testTarget(name: "CQuantKernelsTests", dependencies: ["CQuantKernels"]),
         .testTarget(
@@ -82,17 +101,28 @@ let package = Package(
         .testTarget(name: "ModelSizingTests", dependencies: ["ModelSizing"]),
         .testTarget(name: "NNTests", dependencies: ["NN"]),
         .testTarget(name: "OptimizersTests", dependencies: ["Optimizers"]),
+        .testTarget(
+            name: "QuantizationTests", dependencies: ["Quantization", "NN", "LinearAlgebra", "TensorFormats"],
+            resources: [.copy("Fixtures")]),
         .testTarget(name: "LoRATests", dependencies: ["LoRA", "NN", "CLowRankKernel", "LoRATool", "CommandTestSupport"]),
         .testTarget(
-            name: "PEFTTests", dependencies: ["PEFT", "LoRA", "TensorFormats", "CommandTestSupport"],
+            name: "PEFTTests", dependencies: ["PEFT", "LoRA", "NN", "LinearAlgebra", "TensorFormats", "CommandTestSupport"],
             resources: [.copy("Fixtures")]),
         .testTarget(name: "FileCommandsTests", dependencies: ["PEFT", "TensorFormats", "LoRATool", "CommandTestSupport"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "LoRA", "NN", "Optimizers", "LoRATool", "CommandTestSupport"]),
+        .testTarget(
+            name: "TrainingTests",
+            dependencies: [
+                "Training", "LoRA", "NN", "Optimizers", "Models", "PEFT", "LoRATool", "CommandTestSupport",
+                "TrainingTestSupport", "MPITrainingCheck",
+            ]),
         .testTarget(name: "PlottingTests", dependencies: ["Plotting"]),
         .testTarget(name: "ReportingTests", dependencies: ["Reporting"]),
         .testTarget(name: "LoRABenchTests", dependencies: ["LoRABench"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ReadmeExamplesTests", dependencies: ["LoRAKit"]),
+        .testTarget(
+            name: "ModelsTests", dependencies: ["Models", "NN", "LinearAlgebra", "TensorFormats", "Tokenizers", "PEFT", "LoRA"],
+            resources: [.copy("Fixtures")]),
 
         .executableTarget(
             name: "LinearAlgebraBenchmarks",

@@ -140,6 +140,29 @@ public struct LoRAWeights<Scalar: MatrixScalar>: Sendable {
         isMerged = false
     }
 
+    /// DoRA's merge: `W ← diag(f)·(W + s·B·A)` with the factors `f = m/n` (``DoRA``), returning the
+    /// rows of `W + s·B·A` whose factor is zero: such a row of `W'` is zero, so ``unmerge(rowFactors:restoring:)``
+    /// needs it kept to restore `W`.
+    mutating func merge(rowFactors f: [Scalar]) -> [Int: [Scalar]] {
+        precondition(f.count == outFeatures, "LoRAWeights.merge: factors [\(f.count)] do not fit W \(base.shapeDescription)")
+        merge()
+        var erased: [Int: [Scalar]] = [:]
+        for (i, factor) in f.enumerated() where factor == 0 { erased[i] = base.row(i) }
+        DoRA.scaleRows(&base, by: f)
+        return erased
+    }
+
+    /// Undoes ``merge(rowFactors:)``: `W ← W'/f − s·B·A` row by row, the erased rows from `erased`.
+    mutating func unmerge(rowFactors f: [Scalar], restoring erased: [Int: [Scalar]]) {
+        precondition(f.count == outFeatures, "LoRAWeights.unmerge: factors [\(f.count)] do not fit W \(base.shapeDescription)")
+        DoRA.scaleRows(&base, by: f.map { $0 == 0 ? 0 : 1 / $0 })
+        let k = inFeatures
+        base.withUnsafeMutableBufferPointer { p in
+            for (i, row) in erased { for j in 0..<k { p[i * k + j] = row[j] } }
+        }
+        unmerge()
+    }
+
     /// Replaces the adapter by `A': r'×k`, `B': d×r'` and `s'`, keeping the merge state: a merged
     /// adapter is unmerged, replaced and merged again (two rank-`r` GEMMs into `W`).
     public mutating func swapAdapter(a newA: Matrix<Scalar>, b newB: Matrix<Scalar>, scale newScale: Scalar) {
