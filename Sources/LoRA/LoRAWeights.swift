@@ -8,10 +8,10 @@ import LinearAlgebra
 /// `W ← W + s·B·A`, after which the forward is one GEMM; unmerging subtracts it again.
 ///
 /// The adapter path computes `Tᵀ = A·Xᵀ` (`r×n`) and then `Y += s·T·Bᵀ`. In `Float` with
-/// `r ≤ 64` on a CPU with AVX-512 (`r ≤ 16` with AVX2 and FMA) it runs in one kernel over `A` and
-/// `s·B`, packed when they are set (``PackedLowRankProduct``, on ``BLAS/threadCount`` threads); otherwise as two BLAS
-/// products, `Tᵀ = A·Xᵀ` rather than `T = X·Aᵀ` because OpenBLAS splits that one across its
-/// threads well. The forward never changes the process-wide BLAS thread count.
+/// `r ≤ 64` on a CPU with AVX-512 (`r ≤ 16` with AVX2 and FMA) it runs in one kernel over `A`
+/// and `s·B`, packed when they are set (``PackedLowRankProduct``, on ``BLAS/threadCount``
+/// threads); otherwise as two BLAS products, `Tᵀ = A·Xᵀ` rather than `T = X·Aᵀ` because OpenBLAS
+/// splits that one across its threads well. The forward never changes the process-wide BLAS thread count.
 public struct LoRAWeights<Scalar: MatrixScalar>: Sendable {
     /// The base weight `W: d×k` (`out×in`). Holds `W + s·B·A` while merged.
     public private(set) var base: Matrix<Scalar>
