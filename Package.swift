@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "PEFT", targets: ["PEFT"]),
         .library(name: "Training", targets: ["Training"]),
         .library(name: "Tokenizers", targets: ["Tokenizers"]),
+        .library(name: "Quantization", targets: ["Quantization"]),
         .library(name: "Plotting", targets: ["Plotting"]),
         .library(name: "Reporting", targets: ["Reporting"]),
         .library(name: "LoRABench", targets: ["LoRABench"]),
@@ -47,6 +48,7 @@ let package = Package(
         .target(name: "LowRank", dependencies: ["LinearAlgebra", "Plotting", "Reporting"]),
         .target(name: "NN", dependencies: ["LinearAlgebra", "CNNKernels"]),
         .target(name: "Optimizers", dependencies: ["LinearAlgebra", "NN"]),
+        .target(name: "Quantization", dependencies: ["LinearAlgebra", "NN"]),
         .target(name: "LoRA", dependencies: ["LinearAlgebra", "NN", "CLowRankKernel"]),
         .target(name: "PEFT", dependencies: ["LinearAlgebra", "TensorFormats", "LowRank", "LoRA", "Reporting"]),
         .target(
@@ -82,6 +84,9 @@ let package = Package(
         .testTarget(name: "ModelSizingTests", dependencies: ["ModelSizing"]),
         .testTarget(name: "NNTests", dependencies: ["NN"]),
         .testTarget(name: "OptimizersTests", dependencies: ["Optimizers"]),
+        .testTarget(
+            name: "QuantizationTests", dependencies: ["Quantization", "NN", "LinearAlgebra", "TensorFormats"],
+            resources: [.copy("Fixtures")]),
         .testTarget(name: "LoRATests", dependencies: ["LoRA", "NN", "CLowRankKernel", "LoRATool", "CommandTestSupport"]),
         .testTarget(
             name: "PEFTTests", dependencies: ["PEFT", "LoRA", "TensorFormats", "CommandTestSupport"],
