@@ -1,0 +1,123 @@
+import LinearAlgebra
+import NN
+
+/// A frozen linear layer on an NF4 weight, `Y = X·Ŵᵀ + b`, with `Ŵ: out×in` the dequantized
+/// ``NF4Matrix`` (QLoRA's base layer), that never holds `Ŵ` in `Scalar`.
+///
+/// Shapes: `X: n×in`, `Ŵ: out×in`, `b: 1×out`, `Y: n×out`. Forward and input gradient go over
+/// panels of ``panelRows`` rows of `Ŵ`, each dequantized into one reusable `panelRows×in`
+/// workspace and multiplied by BLAS:
+/// - forward: `Y[:, P] = X·Ŵ[P, :]ᵀ` for each panel `P` of rows;
+/// - backward: `∂L/∂X = Σ_P ∂L/∂Y[:, P]·Ŵ[P, :]` (accumulated panel by panel), and
+///   `∂L/∂b += Σᵢ (∂L/∂Y)ᵢ` when the bias trains. The weight has no gradient.
+///
+/// Memory: the NF4 bytes (4.5 or 4.127 bits a weight) and the workspace (``workspaceBytes``)
+/// instead of `32·out·in` bits of `Float`. The cost is one dequantization of `Ŵ` per pass,
+/// `O(out·in)` against the GEMM's `O(n·out·in)`. Results equal the dense layer on
+/// ``NF4Matrix/dequantized()`` up to float rounding (the backward sums over `out` in panels).
+public final class NF4Linear<Scalar: MatrixScalar>: LinearLayer {
+    /// The frozen quantized weight `Ŵ: out×in`.
+    public let weight: NF4Matrix
+    /// The bias `b: 1×out`, if any; frozen unless made trainable.
+    public let bias: Parameter<Scalar>?
+    /// Rows of `Ŵ` dequantized at a time.
+    public let panelRows: Int
+    private var workspace: Matrix<Scalar>
+    private var input = Matrix<Scalar>.zeros(0, 0)
+
+    /// Rows per panel when none is given: panels wide enough for BLAS to run at full speed, small
+    /// enough that the workspace stays in cache (docs/PERFORMANCE.md).
+    public static var defaultPanelRows: Int { 128 }
+
+    /// A layer on `weight` with an optional frozen `bias: 1×out`.
+    public convenience init(weight: NF4Matrix, bias: Matrix<Scalar>? = nil, panelRows: Int = defaultPanelRows) {
+        precondition(panelRows > 0, "NF4Linear: panelRows \(panelRows) must be positive")
+        if let bias {
+            precondition(bias.rows == 1 && bias.columns == weight.rows,
+                         "NF4Linear: bias \(bias.shapeDescription) does not fit W \(weight.rows)×\(weight.columns)")
+        }
+        self.init(weight: weight, bias: bias.map { Parameter($0, trainable: false) }, panelRows: panelRows)
+    }
+
+    private init(weight: NF4Matrix, bias: Parameter<Scalar>?, panelRows: Int) {
+        self.weight = weight
+        self.bias = bias
+        self.panelRows = min(panelRows, max(weight.rows, 1))
+        workspace = .zeros(0, 0)
+    }
+
+    /// Quantizes a dense layer's weight (and keeps its bias, frozen).
+    public convenience init(quantizing linear: Linear<Float>, doubleQuantization: Bool = false) throws(QuantizationError) {
+        let weight = try NF4Matrix(quantizing: linear.weight.value, doubleQuantization: doubleQuantization)
+        self.init(weight: weight, bias: linear.bias.map { $0.value.converted(to: Scalar.self) }, panelRows: Self.defaultPanelRows)
+    }
+
+    public var inFeatures: Int { weight.columns }
+    public var outFeatures: Int { weight.rows }
+
+    /// Bytes of the dequantization workspace, `panelRows·in·size(Scalar)`.
+    public var workspaceBytes: Int { panelRows * inFeatures * MemoryLayout<Scalar>.stride }
+
+    public var localParameters: [(name: String, parameter: Parameter<Scalar>)] { bias.map { [("bias", $0)] } ?? [] }
+    public var children: [(name: String, module: any Module<Scalar>)] { [] }
+
+    /// A layer on the same quantized weight and bias value, with its own workspace and caches.
+    public func replica() -> NF4Linear {
+        NF4Linear(weight: weight, bias: bias?.replica(), panelRows: panelRows)
+    }
+
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    public func forward(_ input: Matrix<Scalar>) -> Matrix<Scalar> {
+        precondition(input.columns == inFeatures,
+                     "NF4Linear.forward: X \(input.shapeDescription) does not fit W \(outFeatures)×\(inFeatures)")
+        self.input = input
+        var output = bias.map { Matrix(rows: input.rows, repeatingRow: $0.value) } ?? .unsafeUninitialized(input.rows, outFeatures)
+        let beta: Scalar = bias == nil ? 0 : 1
+        input.withUnsafeView { x in
+            output.withUnsafeMutableView { y in
+                forEachPanel { rows, panel in
+                    y[columns: rows].gemm(x, panel, transposeB: .transposed, beta: beta)
+                }
+            }
+        }
+        return output
+    }
+
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    public func backward(_ outputGradient: Matrix<Scalar>) -> Matrix<Scalar> {
+        accumulateParameterGradients(outputGradient)
+        // With no output rows there is no panel to write ∂L/∂X, which is then zero.
+        var inputGradient: Matrix<Scalar> = outFeatures == 0 ? .zeros(input.rows, inFeatures) : .unsafeUninitialized(input.rows, inFeatures)
+        outputGradient.withUnsafeView { g in
+            inputGradient.withUnsafeMutableView { dx in
+                forEachPanel { rows, panel in
+                    dx.gemm(g[columns: rows], panel, beta: rows.lowerBound == 0 ? 0 : 1)
+                }
+            }
+        }
+        return inputGradient
+    }
+
+    /// `∂L/∂b += Σᵢ (∂L/∂Y)ᵢ` when the bias trains; the weight is frozen.
+    public func accumulateParameterGradients(_ outputGradient: Matrix<Scalar>) {
+        precondition(outputGradient.rows == input.rows && outputGradient.columns == outFeatures,
+                     "NF4Linear.backward: ∂L/∂Y \(outputGradient.shapeDescription), forward gave \(input.rows)×\(outFeatures)")
+        if let bias, bias.isTrainable { bias.modifyGradient { $0.addColumnSums(of: outputGradient) } }
+    }
+
+    /// Calls `body` with each panel's rows of `Ŵ` and a view of them dequantized (`rows.count×in`),
+    /// in order, all in the one workspace.
+    private func forEachPanel(_ body: (Range<Int>, UnsafeMatrixView<Scalar>) -> Void) {
+        if workspace.rows != panelRows || workspace.columns != inFeatures { workspace = .zeros(panelRows, inFeatures) }
+        let weight = weight
+        workspace.withUnsafeMutableView { panel in
+            for start in stride(from: 0, to: outFeatures, by: panelRows) {
+                let rows = start..<min(start + panelRows, outFeatures)
+                weight.dequantize(rows: rows, into: panel.base)
+                body(rows, panel[rows: 0..<rows.count].readOnly)
+            }
+        }
+    }
+}
