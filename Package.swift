@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "PEFT", targets: ["PEFT"]),
         .library(name: "Training", targets: ["Training"]),
         .library(name: "Tokenizers", targets: ["Tokenizers"]),
+        .library(name: "Models", targets: ["Models"]),
         .library(name: "Quantization", targets: ["Quantization"]),
         .library(name: "Plotting", targets: ["Plotting"]),
         .library(name: "Reporting", targets: ["Reporting"]),
@@ -50,19 +51,20 @@ let package = Package(
         .target(name: "Optimizers", dependencies: ["LinearAlgebra", "NN"]),
         .target(name: "Quantization", dependencies: ["LinearAlgebra", "NN"]),
         .target(name: "LoRA", dependencies: ["LinearAlgebra", "NN", "CLowRankKernel"]),
-        .target(name: "PEFT", dependencies: ["LinearAlgebra", "TensorFormats", "LowRank", "LoRA", "Reporting"]),
+        .target(name: "PEFT", dependencies: ["LinearAlgebra", "TensorFormats", "NN", "LowRank", "LoRA", "Reporting"]),
         .target(
             name: "Training",
-            dependencies: ["LinearAlgebra", "TensorFormats", "NN", "Optimizers", "LoRA", "Plotting", "Reporting"]),
+            dependencies: ["LinearAlgebra", "TensorFormats", "NN", "Optimizers", "LoRA", "Models", "Plotting", "Reporting"]),
         .target(
             name: "LoRABench",
             dependencies: ["LinearAlgebra", "LoRA", "LowRank", "ModelSizing", "NN", "Training", "Plotting", "Reporting"]),
         .target(name: "Tokenizers"),
+        .target(name: "Models", dependencies: ["LinearAlgebra", "TensorFormats", "NN", "Tokenizers", "Reporting", "CQuantKernels"]),
         .target(
             name: "LoRAKit",
             dependencies: [
                 "LinearAlgebra", "TensorFormats", "LowRank", "ModelSizing", "NN", "Optimizers", "LoRA", "PEFT",
-                "Training", "Plotting", "Reporting", "Tokenizers",
+                "Training", "Plotting", "Reporting", "Tokenizers", "Models",
             ]),
         .executableTarget(
             name: "LoRATool",
@@ -92,12 +94,16 @@ let package = Package(
             name: "PEFTTests", dependencies: ["PEFT", "LoRA", "TensorFormats", "CommandTestSupport"],
             resources: [.copy("Fixtures")]),
         .testTarget(name: "FileCommandsTests", dependencies: ["PEFT", "TensorFormats", "LoRATool", "CommandTestSupport"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "LoRA", "NN", "Optimizers", "LoRATool", "CommandTestSupport"]),
+        .testTarget(
+            name: "TrainingTests", dependencies: ["Training", "LoRA", "NN", "Optimizers", "Models", "PEFT", "LoRATool", "CommandTestSupport"]),
         .testTarget(name: "PlottingTests", dependencies: ["Plotting"]),
         .testTarget(name: "ReportingTests", dependencies: ["Reporting"]),
         .testTarget(name: "LoRABenchTests", dependencies: ["LoRABench"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ReadmeExamplesTests", dependencies: ["LoRAKit"]),
+        .testTarget(
+            name: "ModelsTests", dependencies: ["Models", "NN", "LinearAlgebra", "TensorFormats", "Tokenizers", "PEFT", "LoRA"],
+            resources: [.copy("Fixtures")]),
 
         .executableTarget(
             name: "LinearAlgebraBenchmarks",

@@ -8,6 +8,7 @@ import LinearAlgebra
 /// driver itself mallocs one job array per call, which the timing benchmarks show as one malloc
 /// per GEMM; LoRAKit's own code adds none.
 let benchmarks: @Sendable () -> Void = {
+    BLAS.logDiagnostic(prefix: "LinearAlgebraBenchmarks")  // OPENBLAS_CORETYPE is read at load: this suite cannot fix it itself
     Benchmark.defaultConfiguration = .init(
         metrics: [.wallClock, .mallocCountTotal, .throughput],
         maxDuration: .seconds(2)

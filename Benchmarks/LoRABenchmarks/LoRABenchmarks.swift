@@ -11,6 +11,7 @@ import LoRA
 /// to zero by a threshold. They run BLAS on one thread, because on two or more OpenBLAS's threaded
 /// level-3 driver mallocs one job array per GEMM call itself (LoRAKit's code adds none).
 let benchmarks: @Sendable () -> Void = {
+    BLAS.logDiagnostic(prefix: "LoRABenchmarks")  // OPENBLAS_CORETYPE is read at load: this suite cannot fix it itself
     Benchmark.defaultConfiguration = .init(
         metrics: [.wallClock, .mallocCountTotal, .throughput],
         warmupIterations: 1,

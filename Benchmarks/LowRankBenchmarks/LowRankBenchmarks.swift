@@ -8,6 +8,7 @@ import LowRank
 /// `Frobenius error / tail bound (‰)` is not a time: it records, per run, 1000 ×
 /// ‖M − M̃₆₄‖_F / √(Σ_{i>64} σᵢ²) for the randomized rank-64 SVD (1000 = optimal).
 let benchmarks: @Sendable () -> Void = {
+    BLAS.logDiagnostic(prefix: "LowRankBenchmarks")  // OPENBLAS_CORETYPE is read at load: this suite cannot fix it itself
     Benchmark.defaultConfiguration = .init(
         metrics: [.wallClock], timeUnits: .milliseconds, warmupIterations: 1, maxDuration: .seconds(30),
         maxIterations: 5)

@@ -12,8 +12,9 @@ public enum BLAS {
         }
     }
 
-    /// OpenBLAS's build description, e.g. `"OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY Zen MAX_THREADS=64"`.
-    public static var configuration: String { String(cString: openblas_get_config()) }
+    /// OpenBLAS's build description, e.g. `"OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY Zen MAX_THREADS=64"`
+    /// (``configuration`` has it with the core choice and the CPU).
+    public static var buildDescription: String { String(cString: openblas_get_config()) }
 
     /// The CPU kernel OpenBLAS selected at load time, e.g. `"Zen"`.
     public static var coreName: String { String(cString: openblas_get_corename()) }

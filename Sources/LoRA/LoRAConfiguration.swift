@@ -8,6 +8,17 @@ public enum TargetModules: Sendable, Equatable {
     case allLinear
 }
 
+extension TargetModules: CustomStringConvertible {
+    /// As `adapter_config.json` spells it: `["q_proj", "v_proj"]`, a regex string, or `"all-linear"`.
+    public var description: String {
+        switch self {
+        case let .names(names): "[" + names.map { "\"\($0)\"" }.joined(separator: ", ") + "]"
+        case let .regex(pattern): "\"\(pattern)\""
+        case .allLinear: "\"all-linear\""
+        }
+    }
+}
+
 /// Which biases train, as PEFT's `bias`.
 public enum LoRABias: String, CaseIterable, Sendable, Equatable, Codable {
     /// No bias trains.

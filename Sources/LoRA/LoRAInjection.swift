@@ -16,10 +16,23 @@ public enum LoRAInjectionError: Error, Equatable, Sendable, CustomStringConverti
             "\(error)"
         case let .noTargetMatched(targets, modules):
             "LoRA configuration: \"target_modules\" \(targets) matches no linear module; the model has "
-                + (modules.isEmpty ? "none" : modules.joined(separator: ", "))
+                + (modules.isEmpty ? "none" : Self.summary(of: modules))
         case let .initialization(module, error):
             "LoRA adapter for \(module): \(error)"
         }
+    }
+
+    /// Module paths grouped by their last name, as the names a `target_modules` list can use:
+    /// `q_proj (30: model.layers.0.self_attn.q_proj, …), v_proj (30: …)`.
+    static func summary(of paths: [String]) -> String {
+        var groups: [(name: String, paths: [String])] = []
+        for path in paths {
+            let name = String(path.split(separator: ".").last ?? Substring(path))
+            if let index = groups.firstIndex(where: { $0.name == name }) { groups[index].paths.append(path) } else { groups.append((name, [path])) }
+        }
+        return groups.map { group in
+            group.paths.count == 1 ? group.paths[0] : "\(group.name) (\(group.paths.count): \(group.paths[0]), …)"
+        }.joined(separator: ", ")
     }
 }
 
@@ -40,7 +53,8 @@ public struct LoRAInjectionReport: Sendable, Equatable {
 }
 
 extension Module {
-    /// Applies `configuration` as PEFT's `get_peft_model` does: every ``Linear`` whose path
+    /// Applies `configuration` as PEFT's `get_peft_model` does: every ``WeightedLinearLayer``
+    /// (``Linear``, or a projection that keeps other forms of its weight besides) whose path
     /// matches ``LoRAConfiguration/targets(_:)`` is replaced by a ``LoRALinear`` with the rank
     /// and scaling of its path (rank and alpha patterns, rsLoRA) and the configured
     /// initialisation and dropout; everything else is frozen. Bias mode `lora_only` makes the
@@ -53,11 +67,11 @@ extension Module {
         _ configuration: LoRAConfiguration, using generator: inout some RandomNumberGenerator
     ) throws(LoRAInjectionError) -> LoRAInjectionReport {
         do { try configuration.validate() } catch { throw .invalidConfiguration(error) }
-        var candidates: [(container: any LinearLayerContainer<Scalar>, name: String, path: String, linear: Linear<Scalar>)] = []
+        var candidates: [(container: any LinearLayerContainer<Scalar>, name: String, path: String, linear: any WeightedLinearLayer<Scalar>)] = []
         for (path, module) in namedModules() {
             guard let container = module as? any LinearLayerContainer<Scalar> else { continue }
             for (name, child) in container.children {
-                guard let linear = child as? Linear<Scalar> else { continue }
+                guard let linear = child as? any WeightedLinearLayer<Scalar> else { continue }
                 candidates.append((container, name, path.isEmpty ? name : path + "." + name, linear))
             }
         }

@@ -26,7 +26,7 @@ public struct DemoReport: Report, Sendable {
     /// One line per check, the two tables in markdown.
     public func text() -> String {
         [
-            "BLAS: \(blas.configuration)", "BLAS core: \(blas.core), threads: \(blas.threads)", gemm.summary, svd.summary,
+            "BLAS: \(blas.configuration)", "BLAS core: \(blas.core), \(blas.coreChoice), threads: \(blas.threads)", gemm.summary, svd.summary,
             "\nBest rank-r approximation of a Gaussian ΔW:", rankErrors.markdown(),
             "\nParameter efficiency at scale:", parameters.markdown(),
             "\n" + training.summary,

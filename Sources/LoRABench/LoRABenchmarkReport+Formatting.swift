@@ -35,7 +35,7 @@ extension LoRABenchmarkReport: TableReport {
 
     private var heading: [String] {
         [
-            "LoRA forward Y = X·Wᵀ + s·(X·Aᵀ)·Bᵀ, Float, \(threads) BLAS thread\(threads == 1 ? "" : "s") (\(blas.configuration))",
+            "LoRA forward Y = X·Wᵀ + s·(X·Aᵀ)·Bᵀ, Float, \(threads) BLAS thread\(threads == 1 ? "" : "s") (\(blas.configuration); core \(blas.core), \(blas.coreChoice))",
             String(format: "raw sgemm on the largest case: %.1f GFLOP/s; ratio = unmerged/merged, median (and quartiles) of %d interleaved rounds", rawSGEMMGFLOPS, rounds),
             "stacked = the serving layout [W; A]: one GEMM for [Y | T], then Y += s·T·Bᵀ (Y: the first d columns of an n×(d+r) output)",
         ]

@@ -31,6 +31,11 @@ public enum PEFTAdapterError: Error, Equatable, Sendable, CustomStringConvertibl
     case nonFinite(file: String, key: String)
     /// The requested rank exceeds what the module's `d×k` weight can have, `min(d, k)`.
     case rankTooLarge(module: String, rank: Int, shape: String)
+    /// The adapter names a module the model does not have (an adapter for another model);
+    /// `example` is a module of the model with the same local name, if any.
+    case moduleNotInModel(file: String, module: String, example: String?)
+    /// The adapter names a module that is not a linear layer an adapter can wrap.
+    case notALinearModule(file: String, module: String, type: String)
 
     public var description: String {
         switch self {
@@ -52,6 +57,10 @@ public enum PEFTAdapterError: Error, Equatable, Sendable, CustomStringConvertibl
         case let .nonFinite(file, key): "\(file): tensor \"\(key)\" holds NaN or infinity"
         case let .rankTooLarge(module, rank, shape):
             "module \"\(module)\": rank \(rank) exceeds min(d, k) of its \(shape) weight"
+        case let .moduleNotInModel(file, module, example):
+            "\(file): module \"\(module)\" is not in the model" + (example.map { " (it has e.g. \"\($0)\"); the adapter was saved for another model" } ?? "; the adapter was saved for another model")
+        case let .notALinearModule(file, module, type):
+            "\(file): module \"\(module)\" is a \(type), not a linear layer LoRA can wrap"
         }
     }
 }

@@ -75,6 +75,6 @@ struct MatrixTests {
     @Test func threadCountIsReadableAndWithThreadCountRunsItsBody() {
         #expect(BLAS.threadCount >= 1)
         #expect(BLAS.withThreadCount(1) { 42 } == 42)
-        #expect(BLAS.configuration.contains("OpenBLAS") && !BLAS.coreName.isEmpty)
+        #expect(BLAS.buildDescription.contains("OpenBLAS") && !BLAS.coreName.isEmpty)
     }
 }

@@ -57,9 +57,10 @@ public struct FineTuningProgress: Sendable {
     public var steps: Int
     /// The step's training loss (mean NLL of its tokens).
     public var loss: Double
-    /// Training tokens per second since the run (or its resumption) started.
+    /// Training tokens per second of the steps since the run (or its resumption) started,
+    /// evaluation excluded.
     public var tokensPerSecond: Double
-    /// Estimated seconds to the last step at that rate.
+    /// Estimated seconds of training steps to the last one at that rate.
     public var remainingSeconds: Double
     /// Held-out perplexity, on the steps that evaluate.
     public var evaluationPerplexity: Double?
@@ -94,6 +95,9 @@ public final class FineTuning<Model: CausalLanguageModel> {
     public let options: FineTuningOptions
     public let trainer: Trainer<LanguageModelObjective<Model>>
     public let optimizer: Adam<Scalar>
+    /// Training tokens per second of the last ``run(resumingFrom:evaluateEvery:saveEvery:save:progress:)``'s
+    /// steps, evaluation excluded.
+    public private(set) var trainingTokensPerSecond = 0.0
     private let windows: [TokenBatch]
     private let evaluationBatches: [TokenBatch]
     private let batchesPerEpoch: Int
@@ -153,18 +157,18 @@ public final class FineTuning<Model: CausalLanguageModel> {
         } else {
             evaluations[0] = evaluationPerplexity()
         }
-        let start = DispatchTime.now().uptimeNanoseconds
-        var tokens = 0
+        var (tokens, seconds) = (0, 0.0)
         for step in losses.count..<options.steps {
             reseedDropout(step: step)
             let batches = microBatches(step: step)
+            let start = DispatchTime.now().uptimeNanoseconds
             losses.append(trainer.step(accumulating: batches))
+            seconds += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
             tokens += batches.reduce(0) { $0 + $1.tokenCount }
             let done = step + 1
             if done == options.steps || evaluateEvery.map({ done % $0 == 0 }) == true {
                 evaluations[done] = evaluationPerplexity()
             }
-            let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
             let rate = Double(tokens) / max(seconds, 1e-9)
             let remaining = Double((options.steps - done) * options.accumulate * options.batchSize * options.context) / rate
             progress(FineTuningProgress(
@@ -174,6 +178,7 @@ public final class FineTuning<Model: CausalLanguageModel> {
                 try save(self.checkpoint(losses: losses, evaluations: evaluations))
             }
         }
+        trainingTokensPerSecond = Double(tokens) / max(seconds, 1e-9)
         return self.checkpoint(losses: losses, evaluations: evaluations)
     }
 

@@ -58,6 +58,7 @@ extension FineTuningCheckpoint where Scalar: TensorScalar {
             momentCount: optimizer.firstMoments.count)
         do {
             try? manager.removeItem(at: staging)
+            try manager.createDirectory(at: parent, withIntermediateDirectories: true)
             try manager.createDirectory(at: staging, withIntermediateDirectories: false)
             try writer.encoded().write(to: staging.appendingPathComponent(Self.tensorsName))
             let encoder = JSONEncoder()

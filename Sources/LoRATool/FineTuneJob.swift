@@ -1,0 +1,79 @@
+import Foundation
+import LoRAKit
+
+/// What `lora finetune` sets up before training: the model with its adapters, the token windows
+/// and the run; and how it writes the adapter at the end.
+struct FineTuneJob {
+    let language: LanguageModel
+    let configuration: LoRAConfiguration
+    /// The modules LoRA wrapped.
+    let adapted: [String]
+    let run: FineTuning<LlamaForCausalLM<Float>>
+
+    init(command: FineTune, outURL: URL) throws {
+        try Self.checkOutput(outURL, resume: command.resume, force: command.force)
+        let modelURL = try ModelLocation.resolve(command.model)
+        language = try LanguageModel(url: modelURL, keepingQuantizedBlocks: false)
+        let model = language.model
+        let limit = model.configuration.contextLength
+        guard command.context <= limit else {
+            throw CommandFailure(description: "--context \(command.context) is beyond the model's context of \(limit) tokens")
+        }
+        let tokenizer = try language.requireTokenizer()
+        let windows = try command.data.values().flatMap { file in
+            let ids = tokenizer.encode(try Self.readText(file), addSpecial: false)
+            let windows = TokenWindows.training(ids, context: command.context)
+            guard !windows.isEmpty else {
+                throw CommandFailure(description: "\(file): \(ids.count) tokens, fewer than one sequence of --context \(command.context) + 1")
+            }
+            return windows
+        }
+        let evaluation = try command.eval.map { TokenWindows.evaluation(tokenizer.encode(try Self.readText($0), addSpecial: false), context: command.context) } ?? []
+        var lora = command.lora.configuration(rank: command.lora.rank, alpha: command.lora.alpha)
+        lora.taskType = "CAUSAL_LM"
+        lora.baseModelNameOrPath = ModelLocation.huggingFaceName(of: command.model) ?? modelURL.path
+        var generator = SeededGenerator(seed: command.seed)
+        adapted = try model.injectLoRA(lora, using: &generator).wrapped.map(\.path)
+        configuration = lora
+        printProgress("LoRA r=\(lora.rank) α=\(lora.alpha) on \(adapted.count) modules: \(model.trainableParameterCount.formatted()) trainable parameters; \(windows.count) training sequences of \(command.context) tokens")
+        let steps = command.steps ?? max(1, command.epochs! * windows.count / (command.batchSize * command.accumulate))
+        run = FineTuning(
+            model: model, trainingWindows: windows, evaluationWindows: evaluation,
+            options: FineTuningOptions(
+                steps: steps, batchSize: command.batchSize, context: command.context, accumulate: command.accumulate,
+                learningRate: command.lr, weightDecay: command.weightDecay, warmupSteps: command.warmupSteps,
+                decay: command.schedule, maxGradientNorm: command.clipNorm, seed: command.seed, replicas: command.replicas))
+    }
+
+    /// The adapter as PEFT saves it for this model (`adapter_config.json`, `adapter_model.safetensors`
+    /// with keys `base_model.model.<module>.lora_A.weight`), written into `url` atomically.
+    func writeAdapter(to url: URL) throws {
+        let weights = Dictionary(uniqueKeysWithValues: language.model.loraLayers().map { ($0.path, $0.layer.weights) })
+        try PEFTAdapter(configuration: configuration, weights: weights).write(to: url)
+    }
+
+    /// Refuses to overwrite an adapter unless asked; `--resume` needs the checkpoint.
+    static func checkOutput(_ url: URL, resume: Bool, force: Bool) throws {
+        let manager = FileManager.default
+        let adapterExists = manager.fileExists(atPath: url.appendingPathComponent(PEFTAdapter<Float>.configurationFileName).path)
+        if resume {
+            guard manager.fileExists(atPath: url.appendingPathComponent("checkpoint").path) else {
+                throw CommandFailure(description: "--resume: \(url.path) holds no checkpoint to continue")
+            }
+        } else if adapterExists && !force {
+            throw CommandFailure(description: "\(url.path) already holds an adapter: --force replaces it")
+        }
+    }
+
+    /// The contents of a UTF-8 text file, with one-line errors.
+    static func readText(_ path: String) throws -> String {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw CommandFailure(description: "\(path): cannot read the file")
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw CommandFailure(description: "\(path): not UTF-8 text")
+        }
+        guard !text.isEmpty else { throw CommandFailure(description: "\(path): the file is empty") }
+        return text
+    }
+}

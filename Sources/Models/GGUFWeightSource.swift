@@ -1,0 +1,129 @@
+import LinearAlgebra
+import NN
+import TensorFormats
+
+/// A LLaMA's weights in a GGUF file as llama.cpp's converter writes them, served by Hugging
+/// Face name: `token_embd`, `blk.N.{attn_norm, attn_q, attn_k, attn_v, attn_output, ffn_norm,
+/// ffn_gate, ffn_up, ffn_down}`, `output_norm`, `output`, dequantized to Float tensor by tensor.
+///
+/// The converter reorders each head's rows of `W_q` and `W_k` from Hugging Face's rotate-half
+/// layout (row `a·e/2 + i` is half `a` of pair `i`) to interleaved pairs (row `2i + a`), llama.cpp's
+/// RoPE layout: rows `[h, 2, e/2] → [h, e/2, 2]` (`h` = the KV head count for `W_k`). Served
+/// matrices are un-permuted back, so Hugging Face-order adapters apply to them directly.
+struct GGUFWeightSource<Scalar: MatrixScalar>: LlamaWeightSource {
+    let file: GGUFFile
+    let configuration: LlamaConfiguration
+    /// Keep Q4_1/Q8_0 projections' blocks for few-row products (``QuantizedLinear``; Float only).
+    let keepsQuantizedBlocks: Bool
+
+    var path: String { file.path }
+
+    /// The GGUF name of Hugging Face's `name`.
+    static func ggufName(_ name: String) -> String {
+        switch name {
+        case LlamaTensorName.embedding: return "token_embd.weight"
+        case LlamaTensorName.norm: return "output_norm.weight"
+        case LlamaTensorName.head: return "output.weight"
+        default: break
+        }
+        let parts = name.split(separator: ".", maxSplits: 3)  // model, layers, N, rest
+        guard parts.count == 4, parts[1] == "layers" else { return name }
+        let rest: String = switch parts[3] {
+        case "input_layernorm.weight": "attn_norm.weight"
+        case "self_attn.q_proj.weight": "attn_q.weight"
+        case "self_attn.k_proj.weight": "attn_k.weight"
+        case "self_attn.v_proj.weight": "attn_v.weight"
+        case "self_attn.o_proj.weight": "attn_output.weight"
+        case "post_attention_layernorm.weight": "ffn_norm.weight"
+        case "mlp.gate_proj.weight": "ffn_gate.weight"
+        case "mlp.up_proj.weight": "ffn_up.weight"
+        case "mlp.down_proj.weight": "ffn_down.weight"
+        default: String(parts[3])
+        }
+        return "blk.\(parts[2]).\(rest)"
+    }
+
+    func contains(_ name: String) -> Bool { file.contains(Self.ggufName(name)) }
+
+    func matrix(_ name: String, rows: Int, columns: Int) throws(ModelError) -> Matrix<Scalar> {
+        converting(try floatMatrix(name, rows: rows, columns: columns))
+    }
+
+    /// `name` dequantized (GGUFFile's dequantization, checked bit for bit against gguf-py's), un-permuted.
+    private func floatMatrix(_ name: String, rows: Int, columns: Int) throws(ModelError) -> Matrix<Float> {
+        let info = try checkedInfo(name, rows: rows, columns: columns)
+        let elements: [Float]
+        do { elements = try file.dequantized(info.name) } catch { throw .gguf(error) }
+        let dense = Matrix(rows: rows, columns: columns, elements: elements)
+        return rowOrder(name, rows: rows).map { dense.gatheringRows($0) } ?? dense
+    }
+
+    func linear(_ name: String, out: Int, in: Int) throws(ModelError) -> any LinearLayer<Scalar> {
+        let info = try checkedInfo(name, rows: out, columns: `in`)
+        guard keepsQuantizedBlocks, Scalar.self == Float.self, let type = info.type.quantizedBlockType else {
+            return Linear(weight: try matrix(name, rows: out, columns: `in`))
+        }
+        let raw: QuantizedMatrix
+        do { raw = QuantizedMatrix(type: type, rows: out, columns: `in`, blocks: try file.rawBytes(info.name)) } catch { throw .gguf(error) }
+        let blocks = rowOrder(name, rows: out).map { raw.reorderingRows($0) } ?? raw
+        let dense = try floatMatrix(name, rows: out, columns: `in`)
+        return QuantizedLinear(blocks: blocks, dense: dense) as! any LinearLayer<Scalar>
+    }
+
+    /// The tensor info of `name`, checked to be `rows×columns` (`[columns]` for a 1-row vector).
+    private func checkedInfo(_ name: String, rows: Int, columns: Int) throws(ModelError) -> GGUFTensorInfo {
+        let ggufName = Self.ggufName(name)
+        guard file.contains(ggufName) else { throw .missingTensor(file: file.path, tensor: ggufName) }
+        let info: GGUFTensorInfo
+        do { info = try file.info(ggufName) } catch { throw .gguf(error) }
+        let expected = rows == 1 && info.shape.count == 1 ? [columns] : [rows, columns]
+        guard info.shape == expected else { throw .wrongShape(file: file.path, tensor: ggufName, expected: expected, actual: info.shape) }
+        return info
+    }
+
+    /// For `W_q`/`W_k`, the GGUF row each Hugging Face row comes from: HF row
+    /// `head·e + a·e/2 + i` is GGUF row `head·e + 2i + a`; `nil` for other tensors.
+    private func rowOrder(_ name: String, rows: Int) -> [Int]? {
+        let heads: Int
+        if name.hasSuffix("self_attn.q_proj.weight") {
+            heads = configuration.heads
+        } else if name.hasSuffix("self_attn.k_proj.weight") {
+            heads = configuration.keyValueHeads
+        } else {
+            return nil
+        }
+        let (e, half) = (rows / heads, rows / heads / 2)
+        return (0..<rows).map { row in
+            let (head, within) = row.quotientAndRemainder(dividingBy: e)
+            let (a, i) = within.quotientAndRemainder(dividingBy: half)
+            return head * e + 2 * i + a
+        }
+    }
+}
+
+extension GGMLType {
+    /// The block type ``QuantizedMatrix`` multiplies, if this is one.
+    var quantizedBlockType: QuantizedMatrix.BlockType? {
+        switch self {
+        case .q4_1: .q4_1
+        case .q8_0: .q8_0
+        default: nil
+        }
+    }
+}
+
+extension Matrix {
+    /// Row `i` of the result is row `order[i]` of this matrix.
+    func gatheringRows(_ order: [Int]) -> Matrix {
+        let c = columns
+        var result = Matrix.unsafeUninitialized(order.count, c)
+        result.withUnsafeMutableBufferPointer { to in
+            withUnsafeBufferPointer { from in
+                for (i, source) in order.enumerated() {
+                    (to.baseAddress! + i * c).update(from: from.baseAddress! + source * c, count: c)
+                }
+            }
+        }
+        return result
+    }
+}

@@ -1,0 +1,107 @@
+import LinearAlgebra
+
+/// The keys (after RoPE) and values one attention layer has seen, for incremental decoding:
+/// rows `0..<count` of `K, V: capacity×(g·e)` are positions `0..<count` of one sequence.
+///
+/// Storage for `capacity` positions is allocated up front (size it to prompt + new tokens);
+/// appending past it grows the storage by doubling.
+public struct KeyValueCache<Scalar: MatrixScalar>: Sendable {
+    /// `K`: row `p` is the rotated key of position `p` (rows past ``count`` are unused).
+    public private(set) var keys: Matrix<Scalar>
+    /// `V`: row `p` is the value of position `p`.
+    public private(set) var values: Matrix<Scalar>
+    /// Positions held.
+    public private(set) var count = 0
+
+    /// An empty cache of `capacity` positions of `width = g·e` columns.
+    public init(capacity: Int, width: Int) {
+        precondition(capacity > 0 && width > 0, "KeyValueCache: capacity \(capacity), width \(width)")
+        keys = .zeros(capacity, width)
+        values = .zeros(capacity, width)
+    }
+
+    /// Positions that fit before the storage grows.
+    public var capacity: Int { keys.rows }
+    /// Columns `g·e`.
+    public var width: Int { keys.columns }
+
+    /// Appends `m` positions: `newKeys, newValues: m×(g·e)`.
+    public mutating func append(keys newKeys: Matrix<Scalar>, values newValues: Matrix<Scalar>) {
+        precondition(
+            newKeys.columns == width && newValues.columns == width && newKeys.rows == newValues.rows,
+            "KeyValueCache.append: K \(newKeys.shapeDescription), V \(newValues.shapeDescription), cache width \(width)")
+        let needed = count + newKeys.rows
+        if needed > capacity { grow(to: max(needed, 2 * capacity)) }
+        let start = count * width
+        keys.withUnsafeMutableBufferPointer { k in
+            newKeys.withUnsafeBufferPointer { (k.baseAddress! + start).update(from: $0.baseAddress!, count: $0.count) }
+        }
+        values.withUnsafeMutableBufferPointer { v in
+            newValues.withUnsafeBufferPointer { (v.baseAddress! + start).update(from: $0.baseAddress!, count: $0.count) }
+        }
+        count = needed
+    }
+
+    /// Forgets every position (the storage is kept).
+    public mutating func removeAll() { count = 0 }
+
+    private mutating func grow(to rows: Int) {
+        let (used, width) = (count * self.width, self.width)
+        var (k, v) = (Matrix<Scalar>.zeros(rows, width), Matrix<Scalar>.zeros(rows, width))
+        k.withUnsafeMutableBufferPointer { to in keys.withUnsafeBufferPointer { to.baseAddress!.update(from: $0.baseAddress!, count: used) } }
+        v.withUnsafeMutableBufferPointer { to in values.withUnsafeBufferPointer { to.baseAddress!.update(from: $0.baseAddress!, count: used) } }
+        (keys, values) = (k, v)
+    }
+}
+
+extension ScaledDotProductAttention {
+    /// Causal attention of `m` new rows at positions `p ..< p+m` (`p = cache.count − m`: the
+    /// cache already holds their keys and values) over positions `0 ..< p+m`: for query head `j`
+    /// of group `j / (h/g)`, `S = Q_j·K_gᵀ/√e` (`m×(p+m)`, entries past `p+i` in row `i` masked),
+    /// `O_j = softmax(S)·V_g`. `Q: m×(h·e)`, result `m×(h·e)`. Inference only (no backward);
+    /// the heads are split over the BLAS threads, each head's GEMMs on one thread.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    public func forward(queries: Matrix<Scalar>, cache: KeyValueCache<Scalar>) -> Matrix<Scalar> {
+        let (m, d, total) = (queries.rows, queries.columns, cache.count)
+        let (heads, groups) = (self.heads, self.keyValueHeads)
+        precondition(d % heads == 0 && d / heads * groups == cache.width && m <= total,
+                     "Attention: Q \(queries.shapeDescription) does not fit a cache of \(total) positions × \(cache.width) for \(heads) heads sharing \(groups)")
+        let (e, start, perGroup) = (d / heads, total - m, heads / groups)
+        let scale = 1 / Scalar(e).squareRoot()
+        var output = Matrix<Scalar>.unsafeUninitialized(m, d)
+        var scores = Matrix<Scalar>.unsafeUninitialized(heads * m, total)
+        let threads = BLAS.threadCount
+        Matrix.withUnsafeViews(of: [queries, cache.keys, cache.values]) { inputs in
+            output.withUnsafeMutableView { out in
+                scores.withUnsafeMutableView { allScores in
+                    BLAS.withThreadCount(1) {
+                        // ~2¹⁶ multiply-adds per head before a second thread pays for itself.
+                        forEachChunk(of: heads, minimumChunk: max(1, (1 << 16) / max(1, m * total * e)), threads: threads) { chunk in
+                            for j in chunk {
+                                let (q, kv) = ((j * e)..<((j + 1) * e), ((j / perGroup) * e)..<((j / perGroup + 1) * e))
+                                let s = allScores[rows: (j * m)..<((j + 1) * m)]
+                                s.gemm(inputs[0][columns: q], inputs[1][rows: 0..<total][columns: kv], transposeB: .transposed, alpha: scale)
+                                for i in 0..<m {
+                                    softmaxPrefix(s.base + i * s.rowStride, visible: start + i + 1, count: total)
+                                }
+                                out[columns: q].gemm(s.readOnly, inputs[2][rows: 0..<total][columns: kv])
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return output
+    }
+}
+
+/// `row[0..<visible] ← softmax(row[0..<visible])`, `row[visible..<count] ← 0`.
+private func softmaxPrefix<Scalar: MatrixScalar>(_ row: UnsafeMutablePointer<Scalar>, visible: Int, count: Int) {
+    var maximum = row[0]
+    for j in 1..<visible { maximum = max(maximum, row[j]) }
+    exponentiateShifted(row, count: visible, shift: maximum)
+    let inverse = 1 / interleavedSum(visible) { row[$0] }
+    for j in 0..<visible { row[j] *= inverse }
+    for j in visible..<count { row[j] = 0 }
+}

@@ -1,0 +1,86 @@
+import Foundation
+import Reporting
+
+/// The outcome of a fine-tuning run of a language model: what trained, how fast, and the
+/// held-out perplexity before, during and after.
+public struct FineTuningReport: Report, Sendable {
+    public var model: String
+    public var trainableParameters: Int
+    public var totalParameters: Int
+    /// Paths of the modules LoRA wrapped.
+    public var adaptedModules: [String]
+    public var steps: Int
+    /// Training tokens processed (all steps, resumed ones included).
+    public var tokens: Int
+    /// Training tokens per second of this process's steps.
+    public var tokensPerSecond: Double
+    /// Held-out perplexity by step (0: before training); empty without evaluation text.
+    public var evaluations: [Int: Double]
+    /// The loss of every step.
+    public var losses: [Double]
+    public var peakRSSBytes: Int?
+    /// The adapter directory written.
+    public var adapter: String
+
+    public init(
+        model: String, trainableParameters: Int, totalParameters: Int, adaptedModules: [String], steps: Int, tokens: Int,
+        tokensPerSecond: Double, evaluations: [Int: Double], losses: [Double], peakRSSBytes: Int?, adapter: String
+    ) {
+        self.model = model
+        self.trainableParameters = trainableParameters
+        self.totalParameters = totalParameters
+        self.adaptedModules = adaptedModules
+        self.steps = steps
+        self.tokens = tokens
+        self.tokensPerSecond = tokensPerSecond
+        self.evaluations = evaluations
+        self.losses = losses
+        self.peakRSSBytes = peakRSSBytes
+        self.adapter = adapter
+    }
+
+    /// Held-out perplexity before the first step.
+    public var initialEvaluationPerplexity: Double? { evaluations[0] }
+    /// Held-out perplexity after the last step.
+    public var finalEvaluationPerplexity: Double? { evaluations.keys.max().flatMap { $0 > 0 ? evaluations[$0] : nil } }
+
+    public func text() -> String {
+        var lines = [
+            "Model \(model): LoRA on \(adaptedModules.count) modules, \(trainableParameters.formatted()) trainable of "
+                + "\(totalParameters.formatted()) parameters (\(String(format: "%.3f", 100 * Double(trainableParameters) / Double(max(totalParameters, 1))))%)",
+            String(format: "%d steps, %@ tokens, %.0f tokens/s; loss %.4f → %.4f", steps, tokens.formatted(), tokensPerSecond,
+                   losses.first ?? .nan, losses.last ?? .nan),
+        ]
+        if let before = initialEvaluationPerplexity, let after = finalEvaluationPerplexity {
+            lines.append(String(format: "Held-out perplexity %.3f → %.3f", before, after))
+        }
+        if let peakRSSBytes { lines.append(String(format: "Peak resident memory %.2f GiB", Double(peakRSSBytes) / 1_073_741_824)) }
+        lines.append("Adapter: \(adapter)")
+        return lines.joined(separator: "\n")
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case model, steps, tokens, losses, adapter, evaluations
+        case trainableParameters = "trainable_parameters", totalParameters = "total_parameters"
+        case adaptedModules = "adapted_modules", tokensPerSecond = "tokens_per_second"
+        case initialEvaluationPerplexity = "initial_eval_perplexity", finalEvaluationPerplexity = "final_eval_perplexity"
+        case peakRSSBytes = "peak_rss_bytes"
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(model, forKey: .model)
+        try container.encode(steps, forKey: .steps)
+        try container.encode(tokens, forKey: .tokens)
+        try container.encode(losses, forKey: .losses)
+        try container.encode(adapter, forKey: .adapter)
+        try container.encode(Dictionary(uniqueKeysWithValues: evaluations.map { ("\($0)", $1) }), forKey: .evaluations)
+        try container.encode(trainableParameters, forKey: .trainableParameters)
+        try container.encode(totalParameters, forKey: .totalParameters)
+        try container.encode(adaptedModules, forKey: .adaptedModules)
+        try container.encode(tokensPerSecond, forKey: .tokensPerSecond)
+        try container.encodeIfPresent(initialEvaluationPerplexity, forKey: .initialEvaluationPerplexity)
+        try container.encodeIfPresent(finalEvaluationPerplexity, forKey: .finalEvaluationPerplexity)
+        try container.encodeIfPresent(peakRSSBytes, forKey: .peakRSSBytes)
+    }
+}

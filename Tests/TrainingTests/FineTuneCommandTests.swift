@@ -1,0 +1,118 @@
+import CommandTestSupport
+import Foundation
+import Models
+import PEFT
+import Testing
+
+/// `lora finetune` on the real model: a short run, its adapter, its resumption, its refusals.
+/// Needs SmolLM2 in the cache (scripts/test fetches it).
+@Suite(
+    "lora finetune (SmolLM2, processes)",
+    .serialized,
+    .enabled(if: ModelLocation.cachedFile("smollm2") != nil,
+             "SmolLM2-135M-Instruct.Q4_1.gguf is not cached; run scripts/fetch-model smollm2"))
+struct FineTuneCommandTests {
+    /// Plain English prose, long enough for a few windows of 32 tokens.
+    static let prose = String(repeating: """
+        The river ran quietly past the mill, where the old miller counted sacks of flour every morning. \
+        Children from the village came to watch the great wheel turn, and the miller told them stories \
+        about the winters when the river froze and the wheel stood still for weeks.\n
+        """, count: 4)
+
+    func workspace() throws -> (directory: URL, data: String, eval: String) {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("lorakit-finetune-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let data = directory.appendingPathComponent("train.txt"), eval = directory.appendingPathComponent("eval.txt")
+        try Self.prose.write(to: data, atomically: true, encoding: .utf8)
+        try String(Self.prose.prefix(400)).write(to: eval, atomically: true, encoding: .utf8)
+        return (directory, data.path, eval.path)
+    }
+
+    /// The JSON report, progress lines and adapter directory of a 4-step run.
+    func checkShortRun(_ run: CommandRun, out: String) throws {
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(run.standardOutput.utf8)) as? [String: Any])
+        #expect(json["trainable_parameters"] as? Int == 30 * 4 * ((576 + 576) + (576 + 192)))
+        #expect(json["steps"] as? Int == 4)
+        let losses = try #require(json["losses"] as? [Double])
+        #expect(losses.count == 4 && losses.allSatisfy(\.isFinite))
+        let before = try #require(json["initial_eval_perplexity"] as? Double)
+        let after = try #require(json["final_eval_perplexity"] as? Double)
+        #expect(after < before, "held-out perplexity \(before) → \(after)")
+        #expect(run.standardError.split(separator: "\n").filter { $0.hasPrefix("step ") }.count == 4)
+        let (adapter, _) = try PEFTAdapter<Float>.read(from: URL(fileURLWithPath: out))
+        #expect(adapter.configuration.taskType == "CAUSAL_LM")
+        #expect(adapter.configuration.baseModelNameOrPath == "HuggingFaceTB/SmolLM2-135M-Instruct")
+        #expect(adapter.modulePaths.count == 60 && adapter.modulePaths.first == "model.layers.0.self_attn.q_proj")
+        #expect(!FileManager.default.fileExists(atPath: out + "/checkpoint"), "the checkpoint goes once the adapter is written")
+    }
+
+    func arguments(_ w: (directory: URL, data: String, eval: String), out: String, steps: Int = 4) -> [String] {
+        ["finetune", "--model", "smollm2", "--data", w.data, "--eval", w.eval, "--out", out, "--steps", "\(steps)",
+         "--batch-size", "2", "--context", "32", "--rank", "4", "--alpha", "8", "--lr", "5e-3",
+         "--targets", "q_proj,v_proj", "--format", "json"]
+    }
+
+    /// A short run writes a PEFT adapter and lowers the held-out perplexity; a run killed after its
+    /// checkpoint at step 2 and continued with --resume ends with the same losses and perplexity.
+    @Test func aShortRunWritesAnAdapterAndAResumedRunEndsAsAnUninterruptedOne() throws {
+        let w = try workspace()
+        defer { try? FileManager.default.removeItem(at: w.directory) }
+        let whole = w.directory.appendingPathComponent("whole").path, parts = w.directory.appendingPathComponent("parts").path
+        let uninterrupted = try runLora(arguments(w, out: whole))
+        #expect(uninterrupted.status == 0, "\(uninterrupted.standardError)")
+        try checkShortRun(uninterrupted, out: whole)
+        let again = try runLora(arguments(w, out: whole))
+        #expect(again.status != 0 && again.standardError.contains("--force"), "an existing adapter is not replaced silently")
+
+        // A process killed right after its first checkpoint: SIGKILL once stderr shows step 2.
+        let process = Process()
+        process.executableURL = loraExecutableURL
+        process.arguments = arguments(w, out: parts) + ["--save-every", "2"]
+        var environment = ProcessInfo.processInfo.environment
+        if environment["OPENBLAS_CORETYPE"] == nil { environment["LORAKIT_NO_BLAS_FIX"] = "1" }
+        process.environment = environment
+        let errors = Pipe()
+        process.standardError = errors
+        process.standardOutput = Pipe()
+        try process.run()
+        var seen = ""
+        while !seen.contains("step 3/4") {
+            let chunk = errors.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            seen += String(decoding: chunk, as: UTF8.self)
+        }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        #expect(FileManager.default.fileExists(atPath: parts + "/checkpoint/checkpoint.json"))
+        #expect(!FileManager.default.fileExists(atPath: parts + "/adapter_config.json"), "no adapter from a killed run")
+        let resumed = try runLora(arguments(w, out: parts) + ["--save-every", "2", "--resume"])
+        #expect(resumed.status == 0, "\(resumed.standardError)")
+        let a = try JSONSerialization.jsonObject(with: Data(uninterrupted.standardOutput.utf8)) as? [String: Any]
+        let b = try JSONSerialization.jsonObject(with: Data(resumed.standardOutput.utf8)) as? [String: Any]
+        #expect(a?["losses"] as? [Double] == b?["losses"] as? [Double])
+        #expect(a?["final_eval_perplexity"] as? Double == b?["final_eval_perplexity"] as? Double)
+    }
+
+    @Test func badInputsGiveOneLineErrors() throws {
+        let w = try workspace()
+        defer { try? FileManager.default.removeItem(at: w.directory) }
+        let out = w.directory.appendingPathComponent("adapter").path
+        let latin1 = w.directory.appendingPathComponent("latin1.txt")
+        try Data([0x63, 0x61, 0x66, 0xE9, 0x0A]).write(to: latin1)
+        let short = w.directory.appendingPathComponent("short.txt")
+        try "Too short.".write(to: short, atomically: true, encoding: .utf8)
+        let cases: [([String], String)] = [
+            (arguments(w, out: out).map { $0 == "q_proj,v_proj" ? "nosuch_proj" : $0 }, "self_attn.q_proj"),
+            (arguments(w, out: out).map { $0 == "32" ? "9000" : $0 }, "beyond the model's context of 8192"),
+            (arguments(w, out: out).map { $0 == w.data ? short.path : $0 }, "fewer than one sequence"),
+            (arguments(w, out: out).map { $0 == w.data ? latin1.path : $0 }, "not UTF-8"),
+            (arguments(w, out: out) + ["--resume"], "holds no checkpoint"),
+        ]
+        for (arguments, expected) in cases {
+            let run = try runLora(arguments)
+            #expect(run.status != 0, "\(arguments)")
+            #expect(run.standardError.contains(expected), "\(expected): \(run.standardError)")
+            #expect(!FileManager.default.fileExists(atPath: out + "/adapter_config.json"))
+        }
+    }
+}
