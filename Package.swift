@@ -89,7 +89,7 @@ let package = Package(
         .testTarget(
             name: "QuantizationTests", dependencies: ["Quantization", "NN", "LinearAlgebra", "TensorFormats"],
             resources: [.copy("Fixtures")]),
-        .testTarget(name: "LoRATests", dependencies: ["LoRA", "NN", "CLowRankKernel", "LoRATool", "CommandTestSupport"]),
+        .testTarget(name: "LoRATests", dependencies: ["LoRA", "NN", "Quantization", "CLowRankKernel", "LoRATool", "CommandTestSupport"]),
         .testTarget(
             name: "PEFTTests", dependencies: ["PEFT", "LoRA", "TensorFormats", "CommandTestSupport"],
             resources: [.copy("Fixtures")]),

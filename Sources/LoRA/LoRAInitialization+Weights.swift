@@ -8,6 +8,8 @@ public enum LoRAInitializationError: Error, Equatable, Sendable, CustomStringCon
     case rankExceedsMatrix(rank: Int, shape: String)
     /// The SVD of the base weight failed.
     case decomposition(LAPACKError)
+    /// PiSSA factors a dense `W`, which a frozen (quantized) base does not have.
+    case needsDenseBase(scheme: String)
 
     public var description: String {
         switch self {
@@ -17,6 +19,8 @@ public enum LoRAInitializationError: Error, Equatable, Sendable, CustomStringCon
             "PiSSA rank \(rank) exceeds the smaller side of W \(shape)"
         case let .decomposition(error):
             "PiSSA SVD of W failed: \(error)"
+        case let .needsDenseBase(scheme):
+            "\"init_lora_weights\" \"\(scheme)\" needs a dense base weight; this base is quantized"
         }
     }
 }
@@ -32,20 +36,10 @@ extension LoRAInitialization {
     public func makeWeights<Scalar: MatrixScalar>(
         base: Matrix<Scalar>, rank r: Int, scale: Scalar, using generator: inout some RandomNumberGenerator
     ) throws(LoRAInitializationError) -> LoRAWeights<Scalar> {
-        let (d, k) = (base.rows, base.columns)
-        precondition(r > 0, "LoRA rank \(r) must be positive")
         switch self {
-        case .kaimingUniform:
-            return LoRAWeights(base: base, a: .kaimingUniform(rows: r, columns: k, using: &generator), b: .zeros(d, r), scale: scale)
-        case .gaussian:
-            return LoRAWeights(
-                base: base, a: .randomNormal(rows: r, columns: k, standardDeviation: 1 / Scalar(r), using: &generator),
-                b: .zeros(d, r), scale: scale)
-        case .random:
-            return LoRAWeights(
-                base: base, a: .kaimingUniform(rows: r, columns: k, using: &generator),
-                b: .kaimingUniform(rows: d, columns: r, using: &generator), scale: scale)
         case .pissa:
+            let (d, k) = (base.rows, base.columns)
+            precondition(r > 0, "LoRA rank \(r) must be positive")
             guard r <= min(d, k) else { throw .rankExceedsMatrix(rank: r, shape: base.shapeDescription) }
             let svd: SingularValueDecomposition<Scalar>
             do { svd = try base.singularValueDecomposition() } catch { throw .decomposition(error) }
@@ -55,6 +49,32 @@ extension LoRAInitialization {
             var residual = base
             Matrix.gemm(b, a, alpha: -scale, beta: 1, into: &residual)
             return LoRAWeights(base: residual, a: a, b: b, scale: scale)
+        default:
+            return LoRAWeights(
+                base: base,
+                adapter: try makeAdapter(outFeatures: base.rows, inFeatures: base.columns, rank: r, scale: scale, using: &generator))
+        }
+    }
+
+    /// An adapter for a base of `d = outFeatures` by `k = inFeatures` that needs no base values
+    /// (every scheme but PiSSA, which throws `.needsDenseBase`), drawn as ``makeWeights(base:rank:scale:using:)`` draws it.
+    public func makeAdapter<Scalar: MatrixScalar>(
+        outFeatures d: Int, inFeatures k: Int, rank r: Int, scale: Scalar, using generator: inout some RandomNumberGenerator
+    ) throws(LoRAInitializationError) -> LoRAAdapter<Scalar> {
+        precondition(r > 0, "LoRA rank \(r) must be positive")
+        switch self {
+        case .kaimingUniform:
+            return LoRAAdapter(a: .kaimingUniform(rows: r, columns: k, using: &generator), b: .zeros(d, r), scale: scale)
+        case .gaussian:
+            return LoRAAdapter(
+                a: .randomNormal(rows: r, columns: k, standardDeviation: 1 / Scalar(r), using: &generator), b: .zeros(d, r),
+                scale: scale)
+        case .random:
+            return LoRAAdapter(
+                a: .kaimingUniform(rows: r, columns: k, using: &generator),
+                b: .kaimingUniform(rows: d, columns: r, using: &generator), scale: scale)
+        case .pissa:
+            throw .needsDenseBase(scheme: "pissa")
         case let .other(scheme):
             throw .unsupported(scheme: scheme)
         }

@@ -15,7 +15,7 @@ import NN
 /// instead of `32·out·in` bits of `Float`. The cost is one dequantization of `Ŵ` per pass,
 /// `O(out·in)` against the GEMM's `O(n·out·in)`. Results equal the dense layer on
 /// ``NF4Matrix/dequantized()`` up to float rounding (the backward sums over `out` in panels).
-public final class NF4Linear<Scalar: MatrixScalar>: LinearLayer {
+public final class NF4Linear<Scalar: MatrixScalar>: FrozenLinearLayer {
     /// The frozen quantized weight `Ŵ: out×in`.
     public let weight: NF4Matrix
     /// The bias `b: 1×out`, if any; frozen unless made trainable.
