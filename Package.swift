@@ -64,7 +64,7 @@ let package = Package(
             name: "LoRAKit",
             dependencies: [
                 "LinearAlgebra", "TensorFormats", "LowRank", "ModelSizing", "NN", "Optimizers", "LoRA", "PEFT",
-                "Training", "Plotting", "Reporting", "Tokenizers", "Models",
+                "Training", "Plotting", "Reporting", "Tokenizers", "Models", "Quantization",
             ]),
         .executableTarget(
             name: "LoRATool",
@@ -105,6 +105,9 @@ let package = Package(
             name: "ModelsTests", dependencies: ["Models", "NN", "LinearAlgebra", "TensorFormats", "Tokenizers", "PEFT", "LoRA"],
             resources: [.copy("Fixtures")]),
 
+        .executableTarget(
+            name: "QLoRATiming", dependencies: ["LinearAlgebra", "NN", "Quantization", "TensorFormats"],
+            path: "Benchmarks/QLoRATiming"),
         .executableTarget(
             name: "LinearAlgebraBenchmarks",
             dependencies: ["LinearAlgebra", .product(name: "Benchmark", package: "benchmark")],
