@@ -131,6 +131,22 @@ extension Module {
         namedModules().compactMap { path, module in (module as? QLoRALinear<Scalar>).map { (path, $0) } }
     }
 
+    /// Restarts the dropout masks of every ``LoRALinear`` and ``QLoRALinear``, in model order, the
+    /// `i`-th from `seed(i)`.
+    public func reseedAdapterDropout(_ seed: (Int) -> UInt64) {
+        var index = 0
+        for (_, module) in namedModules() {
+            if let layer = module as? LoRALinear<Scalar> {
+                layer.reseedDropout(seed(index))
+            } else if let layer = module as? QLoRALinear<Scalar> {
+                layer.reseedDropout(seed(index))
+            } else {
+                continue
+            }
+            index += 1
+        }
+    }
+
     /// Every ``LoRALinear`` in the model with its path, in model order.
     public func loraLayers() -> [(path: String, layer: LoRALinear<Scalar>)] {
         namedModules().compactMap { path, module in (module as? LoRALinear<Scalar>).map { (path, $0) } }

@@ -205,13 +205,14 @@ public final class FineTuning<Model: CausalLanguageModel> {
         optimizer.restore(checkpoint.optimizer)
     }
 
-    /// Restarts every LoRA layer's dropout masks (in the model and its replicas) from the seed,
-    /// the step and the layer's place, so a step's masks do not depend on the steps before it.
+    /// Restarts every LoRA layer's dropout masks (in the model and its replicas, on a dense or a
+    /// quantized base) from the seed, the step and the layer's place, so a step's masks do not
+    /// depend on the steps before it.
     private func reseedDropout(step: Int) {
         for (w, worker) in trainer.workerModels.enumerated() {
-            for (index, (_, layer)) in worker.loraLayers().enumerated() {
+            worker.reseedAdapterDropout { index in
                 var generator = SeededGenerator(seed: options.seed ^ UInt64(step) &* 0x100_0000_01B3 ^ UInt64(w << 20 | index))
-                layer.reseedDropout(generator.next())
+                return generator.next()
             }
         }
     }
