@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "Optimizers", targets: ["Optimizers"]),
         .library(name: "LoRA", targets: ["LoRA"]),
         .library(name: "PEFT", targets: ["PEFT"]),
+        .library(name: "Collectives", targets: ["Collectives"]),
         .library(name: "Training", targets: ["Training"]),
         .library(name: "Tokenizers", targets: ["Tokenizers"]),
         .library(name: "Models", targets: ["Models"]),
@@ -35,6 +36,11 @@ let package = Package(
             pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev", "liblapacke-dev"])]
         ),
+        .systemLibrary(
+            name: "CMPI",
+            pkgConfig: "ompi-c",
+            providers: [.apt(["libopenmpi-dev"])]
+        ),
         .target(name: "CNNKernels"),
         .target(name: "CLowRankKernel"),
         .target(name: "CQuantKernels"),
@@ -43,6 +49,7 @@ let package = Package(
             name: "LinearAlgebra",
             dependencies: ["CBLASLAPACK", .product(name: "RealModule", package: "swift-numerics")]),
         .target(name: "TensorFormats"),
+        .target(name: "Collectives", dependencies: ["CMPI"]),
         .target(name: "Plotting"),
         .target(name: "Reporting"),
         .target(name: "ModelSizing", dependencies: ["Reporting"]),
@@ -54,7 +61,7 @@ let package = Package(
         .target(name: "PEFT", dependencies: ["LinearAlgebra", "TensorFormats", "NN", "LowRank", "LoRA", "Reporting"]),
         .target(
             name: "Training",
-            dependencies: ["LinearAlgebra", "TensorFormats", "NN", "Optimizers", "LoRA", "Models", "Plotting", "Reporting"]),
+            dependencies: ["LinearAlgebra", "TensorFormats", "NN", "Optimizers", "LoRA", "Models", "Collectives", "Plotting", "Reporting"]),
         .target(
             name: "LoRABench",
             dependencies: ["LinearAlgebra", "LoRA", "LowRank", "ModelSizing", "NN", "Training", "Plotting", "Reporting"]),
@@ -76,6 +83,14 @@ let package = Package(
         ),
 
         .target(name: "CommandTestSupport", path: "Tests/CommandTestSupport"),
+        .target(
+            name: "TrainingTestSupport", dependencies: ["Training", "LoRA", "NN", "LinearAlgebra"],
+            path: "Tests/TrainingTestSupport"),
+        // Run by TrainingTests under mpirun: one rank of a fine-tuning run.
+        .executableTarget(
+            name: "MPITrainingCheck", dependencies: ["Training", "TrainingTestSupport", "LinearAlgebra"],
+            path: "Tests/MPITrainingCheck"),
+        .testTarget(name: "CollectivesTests", dependencies: ["Collectives"]),
         .testTarget(name: "LinearAlgebraTests", dependencies: ["LinearAlgebra"]),
         .testTarget(name: "CQuantKernelsTests", dependencies: ["CQuantKernels"]),
         .testTarget(
@@ -91,11 +106,15 @@ let package = Package(
             resources: [.copy("Fixtures")]),
         .testTarget(name: "LoRATests", dependencies: ["LoRA", "NN", "Quantization", "CLowRankKernel", "LoRATool", "CommandTestSupport"]),
         .testTarget(
-            name: "PEFTTests", dependencies: ["PEFT", "LoRA", "TensorFormats", "CommandTestSupport"],
+            name: "PEFTTests", dependencies: ["PEFT", "LoRA", "NN", "LinearAlgebra", "TensorFormats", "CommandTestSupport"],
             resources: [.copy("Fixtures")]),
         .testTarget(name: "FileCommandsTests", dependencies: ["PEFT", "TensorFormats", "LoRATool", "CommandTestSupport"]),
         .testTarget(
-            name: "TrainingTests", dependencies: ["Training", "LoRA", "NN", "Optimizers", "Models", "PEFT", "LoRATool", "CommandTestSupport"]),
+            name: "TrainingTests",
+            dependencies: [
+                "Training", "LoRA", "NN", "Optimizers", "Models", "PEFT", "LoRATool", "CommandTestSupport",
+                "TrainingTestSupport", "MPITrainingCheck",
+            ]),
         .testTarget(name: "PlottingTests", dependencies: ["Plotting"]),
         .testTarget(name: "ReportingTests", dependencies: ["Reporting"]),
         .testTarget(name: "LoRABenchTests", dependencies: ["LoRABench"]),

@@ -1,19 +1,37 @@
-// The adapter path of a LoRA layer, `Y += (X·Aᵀ)·(s·B)ᵀ`, as one Float kernel for AVX2+FMA.
+// The adapter path of a LoRA layer, `Y += (X·Aᵀ)·(s·B)ᵀ`, as one Float kernel with an AVX2+FMA
+// and an AVX-512 build, chosen at run time.
 //
 // Two BLAS calls pack all of `X` for a product with 16 columns and make two passes with little
 // arithmetic per byte. Here `A` and `s·B` are packed once, ahead of time, into 16-wide panels
-// (8-wide for `A` when r ≤ 8), and each block of six rows of `X` meets a panel in twelve vector
-// accumulators: `X` is read once, straight from its rows, and each `Y` tile is loaded and stored
-// once. Rows are split between the caller and pinned helper threads (`lowrank_run_parts`).
+// (8-wide for `A` when r ≤ 8), and each block of six rows of `X` meets one or two panels in
+// twelve to twenty-four vector accumulators: `X` is read once, straight from its rows, and each `Y`
+// tile is loaded and stored once. Rows are split between the caller and pinned helper threads
+// (`lowrank_run_parts`).
+//
+// The blocks are written once, on GCC/Clang vectors of one panel (16 floats) or of a narrow
+// panel (8): compiled for AVX2 a 16-float vector is two ymm registers, for AVX-512 one zmm. The
+// two builds share the packed layout and differ only in how many accumulators a block keeps
+// (`struct blocking`), which is what the register files (16 ymm, 32 zmm) decide.
 
 #include "CLowRankKernel.h"
 
+#include <string.h>
+
 enum { PANEL = 16, NARROW_PANEL = 8, ROW_BLOCK = 6 };
 
-int lowrank_cpu_has_avx2_fma(void) {
+int lowrank_isa_supported(lowrank_isa isa) {
 #if defined(__x86_64__)
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    // The compiler runtime sets a feature only when XCR0 says the OS saves its registers.
+    const int avx2_fma = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    switch (isa) {
+    case LOWRANK_ISA_AVX2_FMA: return avx2_fma;
+    case LOWRANK_ISA_AVX512:
+        return avx2_fma && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")
+            && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
+    default: return 0;
+    }
 #else
+    (void)isa;
     return 0;
 #endif
 }
@@ -53,128 +71,118 @@ void lowrank_pack_b_f32(const float *b, ptrdiff_t d, ptrdiff_t r, float scale, f
 }
 
 #if defined(__x86_64__)
-#include <immintrin.h>
 
-#define AVX2_FMA __attribute__((target("avx2,fma")))
 #define INLINE static inline __attribute__((always_inline))
 
-/// Lanes `0..<count` of eight set (`count` clamped to `0...8`).
-AVX2_FMA INLINE __m256i first_lanes(ptrdiff_t count) {
-    const int clamped = count < 0 ? 0 : count > 8 ? 8 : (int)count;
-    return _mm256_cmpgt_epi32(_mm256_set1_epi32(clamped), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-}
+/// One panel row (16 floats) and one narrow panel row (8 floats), loaded from any address.
+typedef float panel_vector __attribute__((vector_size(PANEL * sizeof(float)), aligned(sizeof(float)), may_alias));
+typedef float narrow_vector __attribute__((vector_size(NARROW_PANEL * sizeof(float)), aligned(sizeof(float)), may_alias));
 
-/// One rank-1 step of a block of `rows × 16` sums: `sum[i] += values[i·stride]·row` for `i < rows`,
-/// with `row` 16 floats of a panel. Both products are made of these steps.
-AVX2_FMA INLINE void add_outer_product(
-    const int rows, __m256 sum[][2], const float *row, const float *values, ptrdiff_t stride
-) {
-    const __m256 low = _mm256_loadu_ps(row), high = _mm256_loadu_ps(row + 8);
-    for (int i = 0; i < rows; i++) {
-        const __m256 value = _mm256_broadcast_ss(values + i * stride);
-        sum[i][0] = _mm256_fmadd_ps(value, low, sum[i][0]);
-        sum[i][1] = _mm256_fmadd_ps(value, high, sum[i][1]);
-    }
-}
+/// How many accumulators a block keeps per row: in the projection, `split` sums over interleaved
+/// `l` for each of `project_panels` 16-wide panels of `A` (`narrow_split` for the one narrow
+/// panel), and in the update `tile_panels` panels of `s·B` side by side. Enough independent sums
+/// to cover the FMA latency, few enough to stay in registers.
+struct blocking {
+    int split, narrow_split, project_panels, tile_panels;
+};
 
-/// `tᵀ[q][i] = Σₗ x[i][l]·panel[l][q]` for `i < rows`, `q < width`: rows `i` of `X`, one panel
-/// of `A` (`k×16`, rank `q` of the panel in lane `q`).
-AVX2_FMA INLINE void project_block(
-    const int rows, const float *x, ptrdiff_t ldx, const float *panel, ptrdiff_t k, float *t, ptrdiff_t ldt,
-    ptrdiff_t width
-) {
-    __m256 sum[ROW_BLOCK][2];
-    for (int i = 0; i < rows; i++) sum[i][0] = sum[i][1] = _mm256_setzero_ps();
-    for (ptrdiff_t l = 0; l < k; l++) add_outer_product(rows, sum, panel + PANEL * l, x + l, ldx);
-    float block[ROW_BLOCK][PANEL];
-    for (int i = 0; i < rows; i++) {
-        _mm256_storeu_ps(block[i], sum[i][0]);
-        _mm256_storeu_ps(block[i] + 8, sum[i][1]);
-    }
-    for (ptrdiff_t q = 0; q < width; q++)
-        for (int i = 0; i < rows; i++) t[q * ldt + i] = block[i][q];
-}
+enum { MAX_SPLIT = 4, MAX_PROJECT_PANELS = 2, MAX_TILE_PANELS = 4 };
 
-/// `tᵀ[q][i] = Σₗ x[i][l]·panel[l][q]` for `i < rows`, `q < width ≤ 8`, with a panel of 8 ranks
-/// (`k×8`): even and odd `l` go to separate accumulators, so twelve products are in flight as in
-/// the 16-wide block.
-AVX2_FMA INLINE void project_narrow_block(
-    const int rows, const float *x, ptrdiff_t ldx, const float *panel, ptrdiff_t k, float *t, ptrdiff_t ldt,
-    ptrdiff_t width
-) {
-    __m256 even[ROW_BLOCK], odd[ROW_BLOCK];
-    for (int i = 0; i < rows; i++) even[i] = odd[i] = _mm256_setzero_ps();
-    ptrdiff_t l = 0;
-    for (; l + 2 <= k; l += 2) {
-        const __m256 first = _mm256_loadu_ps(panel + NARROW_PANEL * l), second = _mm256_loadu_ps(panel + NARROW_PANEL * (l + 1));
-        for (int i = 0; i < rows; i++) {
-            even[i] = _mm256_fmadd_ps(_mm256_broadcast_ss(x + i * ldx + l), first, even[i]);
-            odd[i] = _mm256_fmadd_ps(_mm256_broadcast_ss(x + i * ldx + l + 1), second, odd[i]);
-        }
+/// `tᵀ[q][i] = Σₗ x[i][l]·panel[l][q]` for `i < rows` and the ranks `q < width` of `count`
+/// consecutive panels of `A` (`k×lanes` each, rank `q` of the panel in lane `q mod lanes`): rows
+/// `i` of `X`, each `x[i][l]` broadcast once for all `count` panels, with `split` sums per row and
+/// panel over interleaved `l` (`l ≡ s mod split` into sum `s`), added at the end.
+#define DEFINE_PROJECT_BLOCK(name, vector, lanes)                                                                \
+    INLINE void name(                                                                                            \
+        const int rows, const int split, const int count, const float *x, ptrdiff_t ldx, const float *panel,     \
+        ptrdiff_t k, float *t, ptrdiff_t ldt, ptrdiff_t width                                                    \
+    ) {                                                                                                          \
+        vector sum[ROW_BLOCK][MAX_SPLIT][MAX_PROJECT_PANELS];                                                    \
+        for (int i = 0; i < rows; i++)                                                                           \
+            for (int s = 0; s < split; s++)                                                                      \
+                for (int p = 0; p < count; p++) sum[i][s][p] = (vector){0};                                      \
+        ptrdiff_t l = 0;                                                                                         \
+        for (; l + split <= k; l += split)                                                                       \
+            for (int s = 0; s < split; s++) {                                                                    \
+                vector row[MAX_PROJECT_PANELS];                                                                  \
+                for (int p = 0; p < count; p++) row[p] = *(const vector *)(panel + (lanes) * (p * k + l + s));   \
+                for (int i = 0; i < rows; i++)                                                                   \
+                    for (int p = 0; p < count; p++) sum[i][s][p] += row[p] * x[i * ldx + l + s];                 \
+            }                                                                                                    \
+        for (; l < k; l++) {                                                                                     \
+            vector row[MAX_PROJECT_PANELS];                                                                      \
+            for (int p = 0; p < count; p++) row[p] = *(const vector *)(panel + (lanes) * (p * k + l));           \
+            for (int i = 0; i < rows; i++)                                                                       \
+                for (int p = 0; p < count; p++) sum[i][0][p] += row[p] * x[i * ldx + l];                         \
+        }                                                                                                        \
+        for (int i = 0; i < rows; i++)                                                                           \
+            for (int p = 0; p < count; p++) {                                                                    \
+                for (int s = 1; s < split; s++) sum[i][0][p] += sum[i][s][p];                                    \
+                for (ptrdiff_t q = p * (lanes); q < width && q < (p + 1) * (lanes); q++)                         \
+                    t[q * ldt + i] = sum[i][0][p][q - p * (lanes)];                                              \
+            }                                                                                                    \
     }
-    if (l < k) {
-        const __m256 last = _mm256_loadu_ps(panel + NARROW_PANEL * l);
-        for (int i = 0; i < rows; i++) even[i] = _mm256_fmadd_ps(_mm256_broadcast_ss(x + i * ldx + l), last, even[i]);
-    }
-    float block[ROW_BLOCK][NARROW_PANEL];
-    for (int i = 0; i < rows; i++) _mm256_storeu_ps(block[i], _mm256_add_ps(even[i], odd[i]));
-    for (ptrdiff_t q = 0; q < width; q++)
-        for (int i = 0; i < rows; i++) t[q * ldt + i] = block[i][q];
-}
 
-/// `y[i][j] += Σ_q tᵀ[q][i]·panel[q][j]` for `i < rows` and the 16 columns `j` of one panel of
-/// `s·B` (`r×16`); `columns < 16` (the last panel) loads and stores only those.
-AVX2_FMA INLINE void update_tile(
-    const int rows, const float *t, ptrdiff_t ldt, const float *panel, ptrdiff_t r, float *y, ptrdiff_t ldy,
-    ptrdiff_t columns
+DEFINE_PROJECT_BLOCK(project_block, panel_vector, PANEL)
+DEFINE_PROJECT_BLOCK(project_narrow_block, narrow_vector, NARROW_PANEL)
+#undef DEFINE_PROJECT_BLOCK
+
+/// `y[i][j] += Σ_q tᵀ[q][i]·panel[q][j]` for `i < rows` and the `16·count` columns `j` of `count`
+/// consecutive panels of `s·B` (`r×16` each, from `panel`).
+INLINE void update_tile(
+    const int rows, const int count, const float *t, ptrdiff_t ldt, const float *panel, ptrdiff_t r, float *y,
+    ptrdiff_t ldy
 ) {
-    const __m256i low_mask = first_lanes(columns), high_mask = first_lanes(columns - 8);
-    __m256 sum[ROW_BLOCK][2];
-    for (int i = 0; i < rows; i++) {
-        if (columns == PANEL) {
-            sum[i][0] = _mm256_loadu_ps(y + i * ldy);
-            sum[i][1] = _mm256_loadu_ps(y + i * ldy + 8);
-        } else {
-            sum[i][0] = _mm256_maskload_ps(y + i * ldy, low_mask);
-            sum[i][1] = _mm256_maskload_ps(y + i * ldy + 8, high_mask);
-        }
+    panel_vector sum[ROW_BLOCK][MAX_TILE_PANELS];
+    for (int i = 0; i < rows; i++)
+        for (int p = 0; p < count; p++) sum[i][p] = *(const panel_vector *)(y + i * ldy + p * PANEL);
+    for (ptrdiff_t q = 0; q < r; q++) {
+        panel_vector row[MAX_TILE_PANELS];
+        for (int p = 0; p < count; p++) row[p] = *(const panel_vector *)(panel + p * PANEL * r + PANEL * q);
+        for (int i = 0; i < rows; i++)
+            for (int p = 0; p < count; p++) sum[i][p] += row[p] * t[q * ldt + i];
     }
-    for (ptrdiff_t q = 0; q < r; q++) add_outer_product(rows, sum, panel + PANEL * q, t + q * ldt, 1);
-    for (int i = 0; i < rows; i++) {
-        if (columns == PANEL) {
-            _mm256_storeu_ps(y + i * ldy, sum[i][0]);
-            _mm256_storeu_ps(y + i * ldy + 8, sum[i][1]);
-        } else {
-            _mm256_maskstore_ps(y + i * ldy, low_mask, sum[i][0]);
-            _mm256_maskstore_ps(y + i * ldy + 8, high_mask, sum[i][1]);
-        }
-    }
+    for (int i = 0; i < rows; i++)
+        for (int p = 0; p < count; p++) *(panel_vector *)(y + i * ldy + p * PANEL) = sum[i][p];
 }
 
 /// `Tᵀ` for one block of `rows ≤ 6` rows: one narrow panel for r ≤ 8, 16-wide panels otherwise.
 /// `rows` is a constant at each call site, so every block size gets its own unrolled loops.
-AVX2_FMA INLINE void project_rows(
-    const int rows, const float *x, ptrdiff_t ldx, const float *packed_a, float *t, ptrdiff_t ldt, ptrdiff_t k,
-    ptrdiff_t r
+INLINE void project_rows(
+    const int rows, const struct blocking blocking, const float *x, ptrdiff_t ldx, const float *packed_a, float *t,
+    ptrdiff_t ldt, ptrdiff_t k, ptrdiff_t r
 ) {
     if (r <= NARROW_PANEL) {
-        project_narrow_block(rows, x, ldx, packed_a, k, t, ldt, r);
+        project_narrow_block(rows, blocking.narrow_split, 1, x, ldx, packed_a, k, t, ldt, r);
         return;
     }
-    for (ptrdiff_t p = 0; p < panels(r); p++) {
-        const ptrdiff_t width = r - p * PANEL < PANEL ? r - p * PANEL : PANEL;
-        project_block(rows, x, ldx, packed_a + p * PANEL * k, k, t + p * PANEL * ldt, ldt, width);
-    }
+    ptrdiff_t p = 0;
+    for (; p + blocking.project_panels <= panels(r); p += blocking.project_panels)
+        project_block(
+            rows, blocking.split, blocking.project_panels, x, ldx, packed_a + p * PANEL * k, k, t + p * PANEL * ldt, ldt,
+            r - p * PANEL);
+    for (; p < panels(r); p++)
+        project_block(rows, blocking.split, 1, x, ldx, packed_a + p * PANEL * k, k, t + p * PANEL * ldt, ldt, r - p * PANEL);
 }
 
-/// `Y += T·(s·B)ᵀ` for one block of `rows ≤ 6` rows, tile by tile across the `d` columns.
-AVX2_FMA INLINE void update_rows(
-    const int rows, const float *t, ptrdiff_t ldt, const float *packed_b, float *y, ptrdiff_t ldy, ptrdiff_t r,
-    ptrdiff_t d
+/// `Y += T·(s·B)ᵀ` for one block of `rows ≤ 6` rows, across the `d` columns: tiles of
+/// `tile_panels` panels, then single panels, then the last part-filled panel through a copy of its
+/// columns (the packed panel has zeros past `d`; `Y` has nothing there to load or store).
+INLINE void update_rows(
+    const int rows, const struct blocking blocking, const float *t, ptrdiff_t ldt, const float *packed_b, float *y,
+    ptrdiff_t ldy, ptrdiff_t r, ptrdiff_t d
 ) {
     const ptrdiff_t full = d / PANEL;
-    for (ptrdiff_t p = 0; p < full; p++) update_tile(rows, t, ldt, packed_b + p * PANEL * r, r, y + p * PANEL, ldy, PANEL);
-    if (d > full * PANEL) update_tile(rows, t, ldt, packed_b + full * PANEL * r, r, y + full * PANEL, ldy, d - full * PANEL);
+    ptrdiff_t p = 0;
+    for (; p + blocking.tile_panels <= full; p += blocking.tile_panels)
+        update_tile(rows, blocking.tile_panels, t, ldt, packed_b + p * PANEL * r, r, y + p * PANEL, ldy);
+    for (; p < full; p++) update_tile(rows, 1, t, ldt, packed_b + p * PANEL * r, r, y + p * PANEL, ldy);
+    const ptrdiff_t columns = d - full * PANEL;
+    if (columns == 0) return;
+    float edge[ROW_BLOCK][PANEL] = {{0}};
+    for (int i = 0; i < rows; i++) memcpy(edge[i], y + i * ldy + full * PANEL, columns * sizeof(float));
+    update_tile(rows, 1, t, ldt, packed_b + full * PANEL * r, r, edge[0], PANEL);
+    for (int i = 0; i < rows; i++) memcpy(y + i * ldy + full * PANEL, edge[i], columns * sizeof(float));
 }
 
 /// Calls `body(rows)` with `rows` a literal for the remainder block, so it is unrolled too.
@@ -189,29 +197,53 @@ AVX2_FMA INLINE void update_rows(
     default: break;                                                                   \
     }
 
-AVX2_FMA static void low_rank_update_avx2_fma(
-    const float *x, ptrdiff_t ldx, const float *packed_a, const float *packed_b, float *t, ptrdiff_t ldt, float *y,
-    ptrdiff_t ldy, ptrdiff_t n, ptrdiff_t k, ptrdiff_t r, ptrdiff_t d
+/// Both products for rows `0..<n`: all projections first, then all updates, so each phase
+/// keeps its packed factor in L2.
+INLINE void low_rank_update(
+    const struct blocking blocking, const float *x, ptrdiff_t ldx, const float *packed_a, const float *packed_b,
+    float *t, ptrdiff_t ldt, float *y, ptrdiff_t ldy, ptrdiff_t n, ptrdiff_t k, ptrdiff_t r, ptrdiff_t d
 ) {
     ptrdiff_t i;
-    // All projections first, then all updates: each phase keeps its packed factor in L2.
-#define PROJECT(rows) project_rows(rows, x + i * ldx, ldx, packed_a, t + i, ldt, k, r)
+#define PROJECT(rows) project_rows(rows, blocking, x + i * ldx, ldx, packed_a, t + i, ldt, k, r)
     FOR_ROW_BLOCKS(n, i, PROJECT)
 #undef PROJECT
-#define UPDATE(rows) update_rows(rows, t + i, ldt, packed_b, y + i * ldy, ldy, r, d)
+#define UPDATE(rows) update_rows(rows, blocking, t + i, ldt, packed_b, y + i * ldy, ldy, r, d)
     FOR_ROW_BLOCKS(n, i, UPDATE)
 #undef UPDATE
 }
 
+typedef void update_function(
+    const float *x, ptrdiff_t ldx, const float *packed_a, const float *packed_b, float *t, ptrdiff_t ldt, float *y,
+    ptrdiff_t ldy, ptrdiff_t n, ptrdiff_t k, ptrdiff_t r, ptrdiff_t d);
+
+/// One build of `low_rank_update` per instruction set, each with the blocking that fills its
+/// registers. AVX2 (16 ymm): twelve accumulators, six rows × one 16-wide panel (two ymm each), or
+/// six rows × two sums of one narrow panel. AVX-512 (32 zmm): twenty-four, six rows × two sums ×
+/// two panels of `A` (each `x[i][l]` broadcast once for 32 ranks), six rows × four sums of a
+/// narrow panel (ymm), six rows × four panels (64 columns) of `s·B`; of the blockings tried this
+/// one was fastest at every rank (docs/PERFORMANCE.md, "AVX-512 kernels").
+#define DEFINE_UPDATE(name, features, ...)                                                                          \
+    __attribute__((target(features))) static void name(                                                            \
+        const float *x, ptrdiff_t ldx, const float *packed_a, const float *packed_b, float *t, ptrdiff_t ldt,       \
+        float *y, ptrdiff_t ldy, ptrdiff_t n, ptrdiff_t k, ptrdiff_t r, ptrdiff_t d                                 \
+    ) {                                                                                                            \
+        low_rank_update((struct blocking){__VA_ARGS__}, x, ldx, packed_a, packed_b, t, ldt, y, ldy, n, k, r, d); \
+    }
+
+DEFINE_UPDATE(low_rank_update_avx2_fma, "avx2,fma", 1, 2, 1, 1)
+DEFINE_UPDATE(low_rank_update_avx512, "avx512f,avx512vl,avx512dq,avx512bw,avx2,fma", 2, 4, 2, 4)
+#undef DEFINE_UPDATE
+
 /// One call's operands, shared by its parts.
 struct update_job {
+    update_function *update;
     const float *x, *packed_a, *packed_b;
     float *t, *y;
     ptrdiff_t ldx, ldt, ldy, n, k, r, d;
     int parts;
 };
 
-/// Part `part` of `parts`: whole blocks of six rows, so every row is computed as in one part
+/// Part `part` of `parts`: whole blocks of six rows, and every row is computed as in one part
 /// (results do not depend on the split).
 static void update_part(void *context, int part) {
     const struct update_job *job = context;
@@ -220,7 +252,7 @@ static void update_part(void *context, int part) {
     const ptrdiff_t end = blocks * (part + 1) / job->parts * ROW_BLOCK;
     const ptrdiff_t last = end < job->n ? end : job->n;
     if (last <= first) return;
-    low_rank_update_avx2_fma(
+    job->update(
         job->x + first * job->ldx, job->ldx, job->packed_a, job->packed_b, job->t + first, job->ldt,
         job->y + first * job->ldy, job->ldy, last - first, job->k, job->r, job->d);
 }
@@ -228,10 +260,11 @@ static void update_part(void *context, int part) {
 
 void lowrank_update_f32(
     const float *x, ptrdiff_t ldx, const float *packed_a, const float *packed_b, float *t, ptrdiff_t ldt, float *y,
-    ptrdiff_t ldy, ptrdiff_t n, ptrdiff_t k, ptrdiff_t r, ptrdiff_t d, int threads
+    ptrdiff_t ldy, ptrdiff_t n, ptrdiff_t k, ptrdiff_t r, ptrdiff_t d, int threads, lowrank_isa isa
 ) {
 #if defined(__x86_64__)
-    if (lowrank_cpu_has_avx2_fma()) {
+    if (lowrank_isa_supported(isa)) {
+        update_function *update = isa == LOWRANK_ISA_AVX512 ? low_rank_update_avx512 : low_rank_update_avx2_fma;
         // A part of ≥ 2²² multiply-adds (≈ 0.1 ms) is worth waking a helper for.
         const ptrdiff_t worth = n * r * (k + d) >> 22;
         int parts = worth < threads ? (worth < 1 ? 1 : (int)worth) : threads;
@@ -239,10 +272,10 @@ void lowrank_update_f32(
             const int cpus = lowrank_available_cpus();
             if (cpus < parts) parts = cpus;
         }
-        struct update_job job = {x, packed_a, packed_b, t, y, ldx, ldt, ldy, n, k, r, d, parts};
+        struct update_job job = {update, x, packed_a, packed_b, t, y, ldx, ldt, ldy, n, k, r, d, parts};
         lowrank_run_parts(update_part, &job, parts);
         return;
     }
 #endif
-    __builtin_trap();  // callers check lowrank_cpu_has_avx2_fma() first
+    __builtin_trap();  // callers check lowrank_isa_supported(isa) first
 }

@@ -1,7 +1,8 @@
 // Element-wise Float kernels of NN: the GELU, the SiLU and softmax's exponentials. Swift compiles for
-// the x86-64 baseline (SSE2, no FMA); each loop here is built a second time for AVX2+FMA and
-// chosen at run time, so it gets 256-bit vectors and fused multiply-adds where the CPU has them
-// (the GELU's gain: docs/PERFORMANCE.md).
+// the x86-64 baseline (SSE2, no FMA); each loop here is built again for AVX2+FMA and for AVX-512,
+// and the caller names the build to run (NN picks the widest the CPU and OS support), so it gets
+// 256- or 512-bit vectors and fused multiply-adds where the CPU has them (the gains:
+// docs/PERFORMANCE.md).
 
 #include "CNNKernels.h"
 
@@ -97,69 +98,60 @@ static inline __attribute__((always_inline)) void shifted_exp_loop(float *x, ptr
     for (ptrdiff_t i = 0; i < count; i++) x[i] = exp_non_positive(x[i] - shift);
 }
 
-void nn_gelu_f32_portable(const float *x, float *y, float *slope, ptrdiff_t count) {
-    gelu_loop(x, y, slope, count);
-}
-
-void nn_shifted_exp_f32_portable(float *x, ptrdiff_t count, float shift) {
-    shifted_exp_loop(x, count, shift);
-}
-
-void nn_silu_f32_portable(const float *x, float *y, float *slope, ptrdiff_t count) {
-    silu_loop(x, y, slope, count);
-}
-
+int nn_build_supported(nn_build build) {
 #if defined(__x86_64__)
-#define AVX2_FMA __attribute__((target("avx2,fma")))
-
-static AVX2_FMA void gelu_avx2_fma(const float *x, float *y, float *slope, ptrdiff_t count) {
-    gelu_loop(x, y, slope, count);
-}
-
-static AVX2_FMA void shifted_exp_avx2_fma(float *x, ptrdiff_t count, float shift) {
-    shifted_exp_loop(x, count, shift);
-}
-
-static AVX2_FMA void silu_avx2_fma(const float *x, float *y, float *slope, ptrdiff_t count) {
-    silu_loop(x, y, slope, count);
-}
-
-#endif
-
-int nn_cpu_has_avx2_fma(void) {
-#if defined(__x86_64__)
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    // The compiler runtime sets a feature only when XCR0 says the OS saves its registers.
+    const int avx2_fma = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    switch (build) {
+    case NN_BUILD_PORTABLE: return 1;
+    case NN_BUILD_AVX2_FMA: return avx2_fma;
+    case NN_BUILD_AVX512:
+        return avx2_fma && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")
+            && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
+    default: return 0;
+    }
 #else
-    return 0;
+    return build == NN_BUILD_PORTABLE;
 #endif
 }
 
-void nn_gelu_f32(const float *x, float *y, float *slope, ptrdiff_t count) {
 #if defined(__x86_64__)
-    if (nn_cpu_has_avx2_fma()) {
-        gelu_avx2_fma(x, y, slope, count);
-        return;
+/// `name_loop` inlined into a function compiled for AVX2+FMA and one for AVX-512.
+#define DEFINE_BUILDS(name, parameters, arguments)                                                   \
+    static __attribute__((target("avx2,fma"))) void name##_avx2_fma parameters { name##_loop arguments; } \
+    static __attribute__((target("avx512f,avx512vl,avx512dq,avx512bw,avx2,fma"))) void name##_avx512     \
+        parameters {                                                                                  \
+        name##_loop arguments;                                                                        \
     }
+
+DEFINE_BUILDS(gelu, (const float *x, float *y, float *slope, ptrdiff_t count), (x, y, slope, count))
+DEFINE_BUILDS(silu, (const float *x, float *y, float *slope, ptrdiff_t count), (x, y, slope, count))
+DEFINE_BUILDS(shifted_exp, (float *x, ptrdiff_t count, float shift), (x, count, shift))
+#undef DEFINE_BUILDS
+
+/// Runs `name` in the build `build` names; traps on one the CPU lacks (callers check
+/// `nn_build_supported` first).
+#define DISPATCH(build, name, arguments)                                        \
+    if (nn_build_supported(build)) switch (build) {                             \
+        case NN_BUILD_PORTABLE: name##_loop arguments; return;                  \
+        case NN_BUILD_AVX2_FMA: name##_avx2_fma arguments; return;              \
+        case NN_BUILD_AVX512: name##_avx512 arguments; return;                  \
+        }                                                                       \
+    __builtin_trap()
+#else
+#define DISPATCH(build, name, arguments)                    \
+    if (build == NN_BUILD_PORTABLE) return name##_loop arguments; \
+    __builtin_trap()
 #endif
-    gelu_loop(x, y, slope, count);
+
+void nn_gelu_f32(nn_build build, const float *x, float *y, float *slope, ptrdiff_t count) {
+    DISPATCH(build, gelu, (x, y, slope, count));
 }
 
-void nn_shifted_exp_f32(float *x, ptrdiff_t count, float shift) {
-#if defined(__x86_64__)
-    if (nn_cpu_has_avx2_fma()) {
-        shifted_exp_avx2_fma(x, count, shift);
-        return;
-    }
-#endif
-    shifted_exp_loop(x, count, shift);
+void nn_shifted_exp_f32(nn_build build, float *x, ptrdiff_t count, float shift) {
+    DISPATCH(build, shifted_exp, (x, count, shift));
 }
 
-void nn_silu_f32(const float *x, float *y, float *slope, ptrdiff_t count) {
-#if defined(__x86_64__)
-    if (nn_cpu_has_avx2_fma()) {
-        silu_avx2_fma(x, y, slope, count);
-        return;
-    }
-#endif
-    silu_loop(x, y, slope, count);
+void nn_silu_f32(nn_build build, const float *x, float *y, float *slope, ptrdiff_t count) {
+    DISPATCH(build, silu, (x, y, slope, count));
 }

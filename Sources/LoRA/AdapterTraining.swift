@@ -143,13 +143,18 @@ struct AdapterPath<Scalar: MatrixScalar> {
         }
     }
 
-    /// `∂L/∂X += dropout′(∂L/∂U·A)`, after ``accumulateGradients(_:a:b:scale:loraA:loraB:)``.
+    /// `∂L/∂X += dropout′(∂L/∂U·A)`, after ``accumulateGradients(_:a:b:scale:loraA:loraB:)``;
+    /// `addingInsideDropout` adds further terms of the adapter path's input gradient before the mask.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
-    func addInputGradient(into inputGradient: inout Matrix<Scalar>, a: Matrix<Scalar>, dropping: Bool) {
+    func addInputGradient(
+        into inputGradient: inout Matrix<Scalar>, a: Matrix<Scalar>, dropping: Bool,
+        addingInsideDropout extra: ((inout Matrix<Scalar>) -> Void)? = nil
+    ) {
         if dropping {
             var adapterGradient = Matrix<Scalar>.unsafeUninitialized(input.rows, a.columns)
             Matrix.gemm(projectedGradient, a, into: &adapterGradient)
+            extra?(&adapterGradient)
             applyDropoutMask(to: &adapterGradient)
             inputGradient.axpy(1, adapterGradient)
         } else {

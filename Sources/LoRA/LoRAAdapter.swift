@@ -3,8 +3,8 @@ import LinearAlgebra
 /// The adapter path of one LoRA layer: `Y ← Y + s·(X·Aᵀ)·Bᵀ` with `A: r×k`, `B: d×r` and the
 /// scaling `s`, for a batch `X: n×k` (rows are tokens), whatever computes the base `X·Wᵀ`.
 ///
-/// It computes `Tᵀ = A·Xᵀ` (`r×n`) and then `Y += s·T·Bᵀ`. In `Float` with `r ≤ 16` on a CPU with
-/// AVX2 and FMA it runs in one kernel over `A` and `s·B`, packed once here
+/// It computes `Tᵀ = A·Xᵀ` (`r×n`) and then `Y += s·T·Bᵀ`. In `Float` with `r ≤ 64` on a CPU with
+/// AVX-512 (`r ≤ 16` with AVX2 and FMA) it runs in one kernel over `A` and `s·B`, packed once here
 /// (``PackedLowRankProduct``, on ``BLAS/threadCount`` threads); otherwise as two BLAS products,
 /// `Tᵀ = A·Xᵀ` rather than `T = X·Aᵀ` because OpenBLAS splits that one across its threads well.
 /// It never changes the process-wide BLAS thread count.
@@ -19,13 +19,14 @@ public struct LoRAAdapter<Scalar: MatrixScalar>: Sendable {
     private let packed: PackedLowRankProduct?
 
     /// The adapter `A: r×k`, `B: d×r`, `s`; packs `A` and `s·B` (a copy of `r·(d+k)` floats) where
-    /// the kernel runs: `Float`, r ≤ 16 (at larger ranks OpenBLAS is as fast; docs/PERFORMANCE.md).
+    /// the kernel runs: `Float`, r ≤ ``PackedLowRankProduct/maximumRank`` (at larger ranks OpenBLAS
+    /// is as fast; docs/PERFORMANCE.md).
     public init(a: Matrix<Scalar>, b: Matrix<Scalar>, scale: Scalar) {
         precondition(b.columns == a.rows, "LoRAAdapter: A \(a.shapeDescription) and B \(b.shapeDescription) do not fit (need A r×k, B d×r)")
         self.a = a
         self.b = b
         self.scale = scale
-        packed = Scalar.self == Float.self && a.rows <= 16
+        packed = Scalar.self == Float.self && a.rows <= PackedLowRankProduct.maximumRank
             ? PackedLowRankProduct(
                 a: unsafeBitCast(a, to: Matrix<Float>.self), b: unsafeBitCast(b, to: Matrix<Float>.self),
                 scale: unsafeBitCast(scale, to: Float.self))
@@ -42,9 +43,9 @@ public struct LoRAAdapter<Scalar: MatrixScalar>: Sendable {
     public var parameterCount: Int { a.count + b.count }
 
     /// Whether a batch (`n > 1`) runs in the packed kernel rather than two BLAS products: in
-    /// `Float`, for r ≤ 16, on a CPU with AVX2 and FMA. There the kernel reads `X` once instead of
-    /// letting OpenBLAS pack it for each thin product; at larger ranks the two are level
-    /// (docs/PERFORMANCE.md).
+    /// `Float`, for r ≤ 64 on a CPU with AVX-512, r ≤ 16 on one with AVX2 and FMA only. There the
+    /// kernel reads `X` once instead of letting OpenBLAS pack it for each thin product; at larger
+    /// ranks the two are level (docs/PERFORMANCE.md).
     public var usesPackedKernel: Bool { packed != nil }
 
     /// `Y ← Y + s·(X·Aᵀ)·Bᵀ` for `X: n×k`, `Y: n×d`, with `workspace: r×n` receiving `Tᵀ = A·Xᵀ`.

@@ -33,7 +33,7 @@ extension LoRAConfiguration: Codable {
     /// PEFT keys that change what an adapter computes but that LoRAKit does not apply:
     /// reading a file that sets one gives a warning.
     static let unappliedKeys = [
-        "use_dora", "layers_to_transform", "layers_pattern", "exclude_modules", "modules_to_save",
+        "layers_to_transform", "layers_pattern", "exclude_modules", "modules_to_save",
         "lora_bias", "layer_replication", "trainable_token_indices",
     ]
 
@@ -42,7 +42,8 @@ extension LoRAConfiguration: Codable {
     static let knownPEFTKeys: Set<String> = [
         "auto_mapping", "revision", "megatron_config", "megatron_core", "loftq_config", "eva_config",
         "corda_config", "use_qalora", "qalora_group_size", "runtime_config", "target_parameters",
-        "peft_version", "ensure_weight_tying", "alora_invocation_tokens", "arrow_config",
+        "peft_version", "ensure_weight_tying", "alora_invocation_tokens", "arrow_config", "use_dora",
+        "kasa_config", "lora_ga_config", "monteclora_config", "use_bdlora", "velora_config",
     ]
 
     public init(from decoder: any Decoder) throws {
@@ -66,6 +67,7 @@ extension LoRAConfiguration: Codable {
             case nil: initialization = .kaimingUniform
             case "gaussian": initialization = .gaussian
             case "pissa": initialization = .pissa
+            case "olora": initialization = .olora
             case let name?: initialization = .other(name)
             }
         }
@@ -109,6 +111,7 @@ extension LoRAConfiguration: Codable {
         case .random: try c.encode(false, forKey: .initialization)
         case .gaussian: try c.encode("gaussian", forKey: .initialization)
         case .pissa: try c.encode("pissa", forKey: .initialization)
+        case .olora: try c.encode("olora", forKey: .initialization)
         case let .other(name): try c.encode(name, forKey: .initialization)
         }
         try c.encode(rankPattern, forKey: .rankPattern)
@@ -120,7 +123,7 @@ extension LoRAConfiguration: Codable {
     }
 
     /// Reads and validates an `adapter_config.json`. The warnings name keys that change what the
-    /// adapter computes but that LoRAKit does not apply (e.g. `use_dora: true`).
+    /// adapter computes but that LoRAKit does not apply (e.g. `layers_to_transform`).
     public static func read(from url: URL) throws(LoRAConfigurationError) -> (configuration: LoRAConfiguration, warnings: [String]) {
         let data: Data
         do {

@@ -38,9 +38,12 @@ public enum LoRAInitialization: Sendable, Equatable {
     /// `"pissa"`: `B = U_r·Σ_r^{1/2}`, `A = Σ_r^{1/2}·V_rᵀ` from the top-`r` singular triplets of `W`,
     /// and `W` replaced by the residual `W − s·B·A` (divided by `s`), so the output is unchanged.
     case pissa
+    /// `"olora"`: `B = Q_r`, `A = R_r` from the thin QR `W = QR` (first `r` columns of `Q`, rows
+    /// of `R`), and `W` replaced by `W − s·B·A`, so the output is unchanged.
+    case olora
     /// `false`: `A` kaiming-uniform and `B` random too (a non-zero update, for tests).
     case random
-    /// Another PEFT scheme LoRAKit reads and writes back but cannot apply (e.g. `"olora"`, `"loftq"`).
+    /// Another PEFT scheme LoRAKit reads and writes back but cannot apply (e.g. `"loftq"`, `"corda"`).
     case other(String)
 }
 
@@ -100,6 +103,13 @@ public struct LoRAConfiguration: Sendable, Equatable {
         self.taskType = taskType
         self.inferenceMode = inferenceMode
         self.otherKeys = otherKeys
+    }
+
+    /// DoRA (`"use_dora"`): a trained magnitude per output row on the direction `W + s·B·A`
+    /// (``DoRA``). Kept among ``otherKeys`` so the file's own spelling of the key round-trips.
+    public var useDoRA: Bool {
+        get { otherKeys["use_dora"] == .bool(true) }
+        set { otherKeys["use_dora"] = .bool(newValue) }
     }
 
     /// Throws the first invalid value: `r ≤ 0`, dropout outside `[0, 1)`, non-finite alpha, empty

@@ -4,23 +4,24 @@ import LinearAlgebra
 public enum LoRAInitializationError: Error, Equatable, Sendable, CustomStringConvertible {
     /// A scheme from ``LoRAInitialization/other(_:)`` that LoRAKit cannot apply, e.g. `"olora"`.
     case unsupported(scheme: String)
-    /// PiSSA needs `r ≤ min(d, k)`.
-    case rankExceedsMatrix(rank: Int, shape: String)
-    /// The SVD of the base weight failed.
-    case decomposition(LAPACKError)
-    /// PiSSA factors a dense `W`, which a frozen (quantized) base does not have.
+    /// PiSSA and OLoRA need `r ≤ min(d, k)`.
+    case rankExceedsMatrix(scheme: String, rank: Int, shape: String)
+    /// The SVD (PiSSA) or QR (OLoRA) of the base weight failed.
+    case decomposition(scheme: String, LAPACKError)
+    /// PiSSA and OLoRA factor a dense `W`, and DoRA takes its row norms, which a frozen
+    /// (quantized) base does not have.
     case needsDenseBase(scheme: String)
 
     public var description: String {
         switch self {
         case let .unsupported(scheme):
-            "\"init_lora_weights\" is \"\(scheme)\"; LoRAKit can apply true, false, \"gaussian\" and \"pissa\""
-        case let .rankExceedsMatrix(rank, shape):
-            "PiSSA rank \(rank) exceeds the smaller side of W \(shape)"
-        case let .decomposition(error):
-            "PiSSA SVD of W failed: \(error)"
+            "\"init_lora_weights\" is \"\(scheme)\"; LoRAKit can apply true, false, \"gaussian\", \"pissa\" and \"olora\""
+        case let .rankExceedsMatrix(scheme, rank, shape):
+            "\(scheme) rank \(rank) exceeds the smaller side of W \(shape)"
+        case let .decomposition(scheme, error):
+            "\(scheme) decomposition of W failed: \(error)"
         case let .needsDenseBase(scheme):
-            "\"init_lora_weights\" \"\(scheme)\" needs a dense base weight; this base is quantized"
+            "\(scheme) needs a dense base weight; this base is quantized"
         }
     }
 }
@@ -31,33 +32,38 @@ extension LoRAInitialization {
     /// - `.gaussian`: `A ~ N(0, 1/r²)`, `B = 0`;
     /// - `.random`: `A` and `B` both kaiming-uniform (fan-in `k` and `r`), a non-zero update;
     /// - `.pissa`: from `W = UΣVᵀ`, `B = U_r·(Σ_r/s)^{1/2}`, `A = (Σ_r/s)^{1/2}·V_rᵀ` and the base
-    ///   replaced by the residual `W − s·B·A = W − U_rΣ_rV_rᵀ`, so the output is unchanged.
-    /// Throws for `.other`, and for PiSSA when `r > min(d, k)` or the SVD fails.
+    ///   replaced by the residual `W − s·B·A = W − U_rΣ_rV_rᵀ`, so the output is unchanged;
+    /// - `.olora`: from the thin QR `W = QR`, `B = Q_{:, :r}` (d×r), `A = R_{:r, :}` (r×k), not divided
+    ///   by `s` (PEFT's choice), and the base replaced by `W − s·B·A`.
+    /// Throws for `.other`, and for PiSSA and OLoRA when `r > min(d, k)` or the decomposition fails.
     public func makeWeights<Scalar: MatrixScalar>(
         base: Matrix<Scalar>, rank r: Int, scale: Scalar, using generator: inout some RandomNumberGenerator
     ) throws(LoRAInitializationError) -> LoRAWeights<Scalar> {
+        let (d, k) = (base.rows, base.columns)
+        precondition(r > 0, "LoRA rank \(r) must be positive")
         switch self {
+        case .kaimingUniform, .gaussian, .random, .other:
+            return LoRAWeights(
+                base: base, adapter: try makeAdapter(outFeatures: d, inFeatures: k, rank: r, scale: scale, using: &generator))
         case .pissa:
-            let (d, k) = (base.rows, base.columns)
-            precondition(r > 0, "LoRA rank \(r) must be positive")
-            guard r <= min(d, k) else { throw .rankExceedsMatrix(rank: r, shape: base.shapeDescription) }
+            guard r <= min(d, k) else { throw .rankExceedsMatrix(scheme: "PiSSA", rank: r, shape: base.shapeDescription) }
             let svd: SingularValueDecomposition<Scalar>
-            do { svd = try base.singularValueDecomposition() } catch { throw .decomposition(error) }
+            do { svd = try base.singularValueDecomposition() } catch { throw .decomposition(scheme: "PiSSA", error) }
             let roots = svd.singularValues.prefix(r).map { ($0 / scale).squareRoot() }
             let b = Matrix(rows: d, columns: r) { i, j in svd.u[i, j] * roots[j] }
             let a = Matrix(rows: r, columns: k) { i, j in roots[i] * svd.vt[i, j] }
-            var residual = base
-            Matrix.gemm(b, a, alpha: -scale, beta: 1, into: &residual)
-            return LoRAWeights(base: residual, a: a, b: b, scale: scale)
-        default:
-            return LoRAWeights(
-                base: base,
-                adapter: try makeAdapter(outFeatures: base.rows, inFeatures: base.columns, rank: r, scale: scale, using: &generator))
+            return Self.residualWeights(base: base, a: a, b: b, scale: scale)
+        case .olora:
+            guard r <= min(d, k) else { throw .rankExceedsMatrix(scheme: "OLoRA", rank: r, shape: base.shapeDescription) }
+            let qr: (q: Matrix<Scalar>, r: Matrix<Scalar>)
+            do { qr = try base.qrDecomposition() } catch { throw .decomposition(scheme: "OLoRA", error) }
+            return Self.residualWeights(base: base, a: qr.r[rows: 0..<r], b: qr.q[columns: 0..<r], scale: scale)
         }
     }
 
-    /// An adapter for a base of `d = outFeatures` by `k = inFeatures` that needs no base values
-    /// (every scheme but PiSSA, which throws `.needsDenseBase`), drawn as ``makeWeights(base:rank:scale:using:)`` draws it.
+    /// An adapter for a base of `d = outFeatures` by `k = inFeatures` that needs no base values, drawn
+    /// as ``makeWeights(base:rank:scale:using:)`` draws it; PiSSA and OLoRA, which factor `W`, throw
+    /// `.needsDenseBase`.
     public func makeAdapter<Scalar: MatrixScalar>(
         outFeatures d: Int, inFeatures k: Int, rank r: Int, scale: Scalar, using generator: inout some RandomNumberGenerator
     ) throws(LoRAInitializationError) -> LoRAAdapter<Scalar> {
@@ -75,8 +81,19 @@ extension LoRAInitialization {
                 b: .kaimingUniform(rows: d, columns: r, using: &generator), scale: scale)
         case .pissa:
             throw .needsDenseBase(scheme: "pissa")
+        case .olora:
+            throw .needsDenseBase(scheme: "olora")
         case let .other(scheme):
             throw .unsupported(scheme: scheme)
         }
+    }
+
+    /// The weights of `A`, `B` on the residual base `W − s·B·A`, whose output equals `W`'s.
+    private static func residualWeights<Scalar: MatrixScalar>(
+        base: Matrix<Scalar>, a: Matrix<Scalar>, b: Matrix<Scalar>, scale: Scalar
+    ) -> LoRAWeights<Scalar> {
+        var residual = base
+        Matrix.gemm(b, a, alpha: -scale, beta: 1, into: &residual)
+        return LoRAWeights(base: residual, a: a, b: b, scale: scale)
     }
 }

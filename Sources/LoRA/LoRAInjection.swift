@@ -56,10 +56,10 @@ extension Module {
     /// Applies `configuration` as PEFT's `get_peft_model` does: every ``WeightedLinearLayer``
     /// (``Linear``, or a projection that keeps other forms of its weight besides) whose path
     /// matches ``LoRAConfiguration/targets(_:)`` is replaced by a ``LoRALinear`` with the rank
-    /// and scaling of its path (rank and alpha patterns, rsLoRA) and the configured
-    /// initialisation and dropout, and every ``FrozenLinearLayer`` (a quantized base) by a
-    /// ``QLoRALinear`` on it the same way (PiSSA, which factors a dense `W`, throws there);
-    /// everything else is frozen. Bias mode `lora_only` makes the
+    /// and scaling of its path (rank and alpha patterns, rsLoRA), the configured initialisation
+    /// and dropout, and DoRA's magnitude when `use_dora` is set; every ``FrozenLinearLayer`` (a
+    /// quantized base) by a ``QLoRALinear`` on it the same way (PiSSA, OLoRA and DoRA, which read a
+    /// dense `W`, throw there); everything else is frozen. Bias mode `lora_only` makes the
     /// wrapped layers' biases trainable, `all` every parameter whose name ends in `bias`.
     ///
     /// Throws when the configuration is invalid, nothing matches, or an initialisation fails
@@ -115,8 +115,9 @@ extension Module {
                 base: weighted.weight.value, rank: rank, scale: scale, using: &generator)
             return LoRALinear(
                 weights: weights, bias: weighted.bias, trainBias: configuration.bias != .none, dropout: dropout,
-                dropoutSeed: generator.next())
+                dropoutSeed: generator.next(), variant: configuration.useDoRA ? .dora() : .standard)
         }
+        guard !configuration.useDoRA else { throw .needsDenseBase(scheme: "DoRA") }
         let adapter = try configuration.initialization.makeAdapter(
             outFeatures: linear.outFeatures, inFeatures: linear.inFeatures, rank: rank, scale: scale, using: &generator)
         let layer = QLoRALinear(base: linear, adapter: adapter, dropout: dropout, dropoutSeed: generator.next())

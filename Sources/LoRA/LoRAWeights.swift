@@ -7,7 +7,7 @@ import LinearAlgebra
 /// scaling `s` (α/r, or α/√r for rsLoRA). Merging folds the update into the base,
 /// `W ← W + s·B·A`, after which the forward is one GEMM; unmerging subtracts it again.
 ///
-/// The adapter path is a ``LoRAAdapter`` (one packed kernel in `Float` for `r ≤ 16`, two BLAS
+/// The adapter path is a ``LoRAAdapter`` (one packed kernel in `Float` at small ranks, two BLAS
 /// products otherwise). The forward never changes the process-wide BLAS thread count.
 public struct LoRAWeights<Scalar: MatrixScalar>: Sendable {
     /// The base weight `W: d×k` (`out×in`). Holds `W + s·B·A` while merged.
@@ -102,6 +102,29 @@ public struct LoRAWeights<Scalar: MatrixScalar>: Sendable {
         precondition(isMerged, "LoRAWeights.unmerge: not merged")
         Matrix.gemm(b, a, alpha: -scale, beta: 1, into: &base)
         isMerged = false
+    }
+
+    /// DoRA's merge: `W ← diag(f)·(W + s·B·A)` with the factors `f = m/n` (``DoRA``), returning the
+    /// rows of `W + s·B·A` whose factor is zero: such a row of `W'` is zero, so ``unmerge(rowFactors:restoring:)``
+    /// needs it kept to restore `W`.
+    mutating func merge(rowFactors f: [Scalar]) -> [Int: [Scalar]] {
+        precondition(f.count == outFeatures, "LoRAWeights.merge: factors [\(f.count)] do not fit W \(base.shapeDescription)")
+        merge()
+        var erased: [Int: [Scalar]] = [:]
+        for (i, factor) in f.enumerated() where factor == 0 { erased[i] = base.row(i) }
+        DoRA.scaleRows(&base, by: f)
+        return erased
+    }
+
+    /// Undoes ``merge(rowFactors:)``: `W ← W'/f − s·B·A` row by row, the erased rows from `erased`.
+    mutating func unmerge(rowFactors f: [Scalar], restoring erased: [Int: [Scalar]]) {
+        precondition(f.count == outFeatures, "LoRAWeights.unmerge: factors [\(f.count)] do not fit W \(base.shapeDescription)")
+        DoRA.scaleRows(&base, by: f.map { $0 == 0 ? 0 : 1 / $0 })
+        let k = inFeatures
+        base.withUnsafeMutableBufferPointer { p in
+            for (i, row) in erased { for j in 0..<k { p[i * k + j] = row[j] } }
+        }
+        unmerge()
     }
 
     /// Replaces the adapter by `A': r'×k`, `B': d×r'` and `s'`, keeping the merge state: a merged

@@ -2,8 +2,8 @@ internal import CLowRankKernel
 import LinearAlgebra
 
 /// The rank-`r` product `Y += s·(X·Aᵀ)·Bᵀ` for `A: r×k` and `B: d×r`, with `A` and `s·B` packed
-/// once into the 16-wide panels (8-wide for r ≤ 8) of a Float AVX2+FMA kernel
-/// (`lowrank_update_f32`).
+/// once into the 16-wide panels (8-wide for r ≤ 8) of a Float kernel built for AVX-512 and for
+/// AVX2+FMA, the widest the CPU and OS support chosen once per process (`lowrank_update_f32`).
 ///
 /// For `X: n×k` and `Y: n×d` it computes `Tᵀ = A·Xᵀ` (`r×n`) and then `Y += T·(s·B)ᵀ`: a LoRA
 /// adapter's path. Done as two BLAS calls, each product is thin (16 columns at r = 16) and
@@ -18,8 +18,41 @@ import LinearAlgebra
 /// number of threads.
 ///
 /// `init` returns `nil` on CPUs without AVX2 and FMA and for empty factors: use BLAS there.
-/// ``LoRAWeights`` decides where it pays (Float, r ≤ 16, more than one row).
+/// ``LoRAAdapter`` decides where it pays (Float, r ≤ ``maximumRank``, more than one row).
 struct PackedLowRankProduct: Sendable {
+    /// The kernel's builds. Both read the same packed factors; they sum in different orders, so
+    /// their results differ by float rounding.
+    enum InstructionSet: CaseIterable, Sendable, CustomStringConvertible {
+        /// 256-bit vectors with FMA: twelve accumulators per block.
+        case avx2FMA
+        /// 512-bit vectors (AVX-512 F, BW, DQ, VL; the OS saves the zmm state): twenty-four.
+        case avx512
+
+        fileprivate var c: lowrank_isa {
+            switch self {
+            case .avx2FMA: LOWRANK_ISA_AVX2_FMA
+            case .avx512: LOWRANK_ISA_AVX512
+            }
+        }
+
+        /// Whether this build runs here: the kernel's own check (`__builtin_cpu_supports`) and, for
+        /// AVX-512, the one that picks OpenBLAS's core (cpuid and XCR0: the OS saves the zmm and
+        /// opmask registers).
+        var isSupported: Bool {
+            lowrank_isa_supported(c) != 0 && (self != .avx512 || CPUDescription.current.features.usableAVX512)
+        }
+
+        /// The widest build that runs here, nil on CPUs without AVX2 and FMA.
+        static let best: InstructionSet? = allCases.last { $0.isSupported }
+
+        var description: String {
+            switch self {
+            case .avx2FMA: "AVX2+FMA"
+            case .avx512: "AVX-512"
+            }
+        }
+    }
+
     /// The rank `r`.
     let rank: Int
     /// Input features `k` (columns of `X` and `A`).
@@ -32,7 +65,12 @@ struct PackedLowRankProduct: Sendable {
     private let packedScaledB: [Float]
 
     /// Whether the kernel runs here: the CPU has AVX2 and FMA.
-    static let isSupported = lowrank_cpu_has_avx2_fma() != 0
+    static let isSupported = InstructionSet.best != nil
+
+    /// The largest rank at which the kernel beats two BLAS products on this CPU: 64 with
+    /// AVX-512, whose twenty-four accumulators share each broadcast of `X` between two panels of
+    /// `A`; 16 with AVX2, where OpenBLAS is as fast above it (docs/PERFORMANCE.md).
+    static let maximumRank = InstructionSet.best == .avx512 ? 64 : 16
 
     /// Packs `A: r×k` and `s·B` for `B: d×r`; `nil` unless ``isSupported`` and neither factor is
     /// empty.
@@ -61,10 +99,11 @@ struct PackedLowRankProduct: Sendable {
 
     /// `Y += s·(X·Aᵀ)·Bᵀ` for `X: n×k`, `Y: n×d`, leaving `Tᵀ = A·Xᵀ` in `projection: r×n`. Rows
     /// are split over up to `threads` threads (the caller and helper threads pinned off its CPU),
-    /// in parts of at least 2²² multiply-adds; the results do not depend on the split.
+    /// in parts of at least 2²² multiply-adds; the results do not depend on the split. `isa`
+    /// picks a build (tests reach each one); it must be supported.
     func accumulate(
         _ x: UnsafeMatrixView<Float>, into y: UnsafeMutableMatrixView<Float>, projection: UnsafeMutableMatrixView<Float>,
-        threads: Int = BLAS.threadCount
+        threads: Int = BLAS.threadCount, isa: InstructionSet = InstructionSet.best!
     ) {
         let (n, k, r, d) = (x.rows, inFeatures, rank, outFeatures)
         precondition(
@@ -73,9 +112,10 @@ struct PackedLowRankProduct: Sendable {
         precondition(
             projection.rows == r && projection.columns == n,
             "PackedLowRankProduct.accumulate: projection \(projection.rows)×\(projection.columns), need \(r)×\(n) for Tᵀ = A·Xᵀ")
+        precondition(isa.isSupported, "PackedLowRankProduct.accumulate: the \(isa) build does not run on this CPU")
         guard n > 0 else { return }
         lowrank_update_f32(
             x.base, x.rowStride, packedA, packedScaledB, projection.base, projection.rowStride, y.base, y.rowStride,
-            n, k, r, d, Int32(clamping: threads))
+            n, k, r, d, Int32(clamping: threads), isa.c)
     }
 }

@@ -34,6 +34,7 @@ extension LlamaForCausalLM {
     /// prompt, then one forward of each drawn token at its position, drawing by `sampling`
     /// until a token of `stopTokens` (kept as the last id), `maximumNewTokens`, or the end of the
     /// context. `onToken` sees each new id as it is drawn and may return `false` to stop.
+    @_specialize(where Scalar == Float)
     public func generate(
         prompt: [Int], maximumNewTokens: Int, sampling: SamplingOptions = .greedy, stopTokens: Set<Int> = [],
         onToken: ((Int) -> Bool)? = nil

@@ -1,14 +1,47 @@
 internal import CNNKernels
 import LinearAlgebra
 
+/// The builds of NN's `Float` C kernels (GELU, SiLU, softmax's exponentials): one loop compiled
+/// for the x86-64 baseline, for AVX2+FMA and for AVX-512. They compute the same polynomials;
+/// with fused multiply-adds the last bit can differ from the portable build's.
+enum FloatKernelBuild: CaseIterable, Sendable, CustomStringConvertible {
+    case portable, avx2FMA, avx512
+
+    fileprivate var c: nn_build {
+        switch self {
+        case .portable: NN_BUILD_PORTABLE
+        case .avx2FMA: NN_BUILD_AVX2_FMA
+        case .avx512: NN_BUILD_AVX512
+        }
+    }
+
+    /// Whether this build runs here: the kernels' own check (`__builtin_cpu_supports`) and, for
+    /// AVX-512, the one that picks OpenBLAS's core (cpuid and XCR0: the OS saves the zmm and
+    /// opmask registers).
+    var isSupported: Bool {
+        nn_build_supported(c) != 0 && (self != .avx512 || CPUDescription.current.features.usableAVX512)
+    }
+
+    /// The widest build that runs here, chosen once per process: what the layers run.
+    static let best = allCases.last { $0.isSupported }!
+
+    var description: String {
+        switch self {
+        case .portable: "portable"
+        case .avx2FMA: "AVX2+FMA"
+        case .avx512: "AVX-512"
+        }
+    }
+}
+
 /// `yᵢ = GELU(xᵢ)` and `slopeᵢ = GELU′(xᵢ)` for `i ∈ range` (the formulas of ``GELU``).
 ///
 /// `Double` (and any other scalar) uses libm's `erf` and `exp`. `Float` runs the C kernel
 /// `nn_gelu_f32`: the same exact-erf formulas with `erf` and `exp` evaluated by branch-free
 /// polynomials (within 3 ulp of the correctly rounded `erf`, 1–2 ulp for `exp`: float rounding,
-/// not a different GELU), built for AVX2+FMA and chosen at run time, because Swift itself targets
-/// the x86-64 baseline (no FMA): faster than the same polynomials in Swift, and much faster than
-/// two libm calls per element (docs/PERFORMANCE.md).
+/// not a different GELU), in its widest build here (``FloatKernelBuild/best``), because Swift
+/// itself targets the x86-64 baseline (no FMA): faster than the same polynomials in Swift, and
+/// much faster than two libm calls per element (docs/PERFORMANCE.md).
 @inline(__always)
 func computeGELU<Scalar: MatrixScalar>(
     _ x: UnsafeBufferPointer<Scalar>, values y: UnsafeMutableBufferPointer<Scalar>,
@@ -18,7 +51,7 @@ func computeGELU<Scalar: MatrixScalar>(
         let xf = UnsafeRawPointer(x.baseAddress!).assumingMemoryBound(to: Float.self)
         let yf = UnsafeMutableRawPointer(y.baseAddress!).assumingMemoryBound(to: Float.self)
         let sf = UnsafeMutableRawPointer(slope.baseAddress!).assumingMemoryBound(to: Float.self)
-        nn_gelu_f32(xf + range.lowerBound, yf + range.lowerBound, sf + range.lowerBound, range.count)
+        nn_gelu_f32(FloatKernelBuild.best.c, xf + range.lowerBound, yf + range.lowerBound, sf + range.lowerBound, range.count)
         return
     }
     let inverseSqrt2 = 1 / Scalar(2).squareRoot()
@@ -32,7 +65,8 @@ func computeGELU<Scalar: MatrixScalar>(
 }
 
 /// `yᵢ = SiLU(xᵢ)` and `slopeᵢ = SiLU′(xᵢ)` for `i ∈ range` (the formulas of ``SwiGLU``). `Float`
-/// runs the C kernel `nn_silu_f32` (the GELU's polynomial `exp`); other scalars call libm.
+/// runs the C kernel `nn_silu_f32` (the GELU's polynomial `exp`, ``FloatKernelBuild/best``); other
+/// scalars call libm.
 @inline(__always)
 func computeSiLU<Scalar: MatrixScalar>(
     _ x: UnsafeBufferPointer<Scalar>, values y: UnsafeMutableBufferPointer<Scalar>,
@@ -42,7 +76,7 @@ func computeSiLU<Scalar: MatrixScalar>(
         let xf = UnsafeRawPointer(x.baseAddress!).assumingMemoryBound(to: Float.self)
         let yf = UnsafeMutableRawPointer(y.baseAddress!).assumingMemoryBound(to: Float.self)
         let sf = UnsafeMutableRawPointer(slope.baseAddress!).assumingMemoryBound(to: Float.self)
-        nn_silu_f32(xf + range.lowerBound, yf + range.lowerBound, sf + range.lowerBound, range.count)
+        nn_silu_f32(FloatKernelBuild.best.c, xf + range.lowerBound, yf + range.lowerBound, sf + range.lowerBound, range.count)
         return
     }
     for i in range {
@@ -53,44 +87,48 @@ func computeSiLU<Scalar: MatrixScalar>(
     }
 }
 
-/// The portable build of the `Float` SiLU kernel, for tests.
-func portableFloatSiLU(_ x: [Float]) -> (values: [Float], slopes: [Float]) {
+/// The `Float` SiLU kernel in `build` (which must run here), for tests.
+func floatSiLU(_ x: [Float], build: FloatKernelBuild) -> (values: [Float], slopes: [Float]) {
+    precondition(build.isSupported, "floatSiLU: the \(build) build does not run on this CPU")
+    return valuesAndSlopes(x) { nn_silu_f32(build.c, $0, $1, $2, $3) }
+}
+
+/// `kernel(x, values, slopes, count)` on a whole array.
+private func valuesAndSlopes(
+    _ x: [Float], _ kernel: (UnsafePointer<Float>, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void
+) -> (values: [Float], slopes: [Float]) {
     var values = [Float](repeating: 0, count: x.count), slopes = values
     values.withUnsafeMutableBufferPointer { y in
-        slopes.withUnsafeMutableBufferPointer { s in
-            nn_silu_f32_portable(x, y.baseAddress!, s.baseAddress!, x.count)
-        }
+        slopes.withUnsafeMutableBufferPointer { s in kernel(x, y.baseAddress!, s.baseAddress!, x.count) }
     }
     return (values, slopes)
 }
 
 /// `xⱼ ← e^{xⱼ − shift}` for `j < count`, every `xⱼ ≤ shift` (softmax's exponentials, shifted by
 /// the row's maximum). `Float` runs the C kernel `nn_shifted_exp_f32` (the GELU's polynomial
-/// `exp`, 1–2 ulp, AVX2+FMA when the CPU has it) instead of one libm call per element; other
-/// scalars call libm.
+/// `exp`, 1–2 ulp, ``FloatKernelBuild/best``) instead of one libm call per element; other scalars
+/// call libm.
 @inline(__always)
 func exponentiateShifted<Scalar: MatrixScalar>(_ x: UnsafeMutablePointer<Scalar>, count: Int, shift: Scalar) {
     if Scalar.self == Float.self {
-        nn_shifted_exp_f32(UnsafeMutableRawPointer(x).assumingMemoryBound(to: Float.self), count, unsafeBitCast(shift, to: Float.self))
+        nn_shifted_exp_f32(
+            FloatKernelBuild.best.c, UnsafeMutableRawPointer(x).assumingMemoryBound(to: Float.self), count,
+            unsafeBitCast(shift, to: Float.self))
         return
     }
     for j in 0..<count { x[j] = Scalar.exp(x[j] - shift) }
 }
 
-/// The portable build of the `Float` shifted exponentials, for tests: `e^{xⱼ − shift}`.
-func portableShiftedExponentials(_ x: [Float], shift: Float) -> [Float] {
+/// The `Float` shifted exponentials `e^{xⱼ − shift}` in `build` (which must run here), for tests.
+func floatShiftedExponentials(_ x: [Float], shift: Float, build: FloatKernelBuild) -> [Float] {
+    precondition(build.isSupported, "floatShiftedExponentials: the \(build) build does not run on this CPU")
     var values = x
-    values.withUnsafeMutableBufferPointer { nn_shifted_exp_f32_portable($0.baseAddress!, $0.count, shift) }
+    values.withUnsafeMutableBufferPointer { nn_shifted_exp_f32(build.c, $0.baseAddress!, $0.count, shift) }
     return values
 }
 
-/// The portable build of the `Float` GELU kernel (what CPUs without AVX2 and FMA run), for tests.
-func portableFloatGELU(_ x: [Float]) -> (values: [Float], slopes: [Float]) {
-    var values = [Float](repeating: 0, count: x.count), slopes = values
-    values.withUnsafeMutableBufferPointer { y in
-        slopes.withUnsafeMutableBufferPointer { s in
-            nn_gelu_f32_portable(x, y.baseAddress!, s.baseAddress!, x.count)
-        }
-    }
-    return (values, slopes)
+/// The `Float` GELU kernel in `build` (which must run here), for tests.
+func floatGELU(_ x: [Float], build: FloatKernelBuild) -> (values: [Float], slopes: [Float]) {
+    precondition(build.isSupported, "floatGELU: the \(build) build does not run on this CPU")
+    return valuesAndSlopes(x) { nn_gelu_f32(build.c, $0, $1, $2, $3) }
 }

@@ -58,8 +58,10 @@ extension ScaledDotProductAttention {
     /// Causal attention of `m` new rows at positions `p ..< p+m` (`p = cache.count − m`: the
     /// cache already holds their keys and values) over positions `0 ..< p+m`: for query head `j`
     /// of group `j / (h/g)`, `S = Q_j·K_gᵀ/√e` (`m×(p+m)`, entries past `p+i` in row `i` masked),
-    /// `O_j = softmax(S)·V_g`. `Q: m×(h·e)`, result `m×(h·e)`. Inference only (no backward);
-    /// the heads are split over the BLAS threads, each head's GEMMs on one thread.
+    /// `O_j = softmax(S)·V_g`. `Q: m×(h·e)`, result `m×(h·e)`. Inference only (no backward).
+    /// Rows go in blocks of 64, each multiplying only the positions its last row sees, which
+    /// halves a long prompt's work above the diagonal; the heads are split over the BLAS
+    /// threads, each head's GEMMs on one thread.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public func forward(queries: Matrix<Scalar>, cache: KeyValueCache<Scalar>) -> Matrix<Scalar> {
@@ -68,9 +70,10 @@ extension ScaledDotProductAttention {
         precondition(d % heads == 0 && d / heads * groups == cache.width && m <= total,
                      "Attention: Q \(queries.shapeDescription) does not fit a cache of \(total) positions × \(cache.width) for \(heads) heads sharing \(groups)")
         let (e, start, perGroup) = (d / heads, total - m, heads / groups)
+        let blockRows = min(m, 64)
         let scale = 1 / Scalar(e).squareRoot()
         var output = Matrix<Scalar>.unsafeUninitialized(m, d)
-        var scores = Matrix<Scalar>.unsafeUninitialized(heads * m, total)
+        var scores = Matrix<Scalar>.unsafeUninitialized(heads * blockRows, total)
         let threads = BLAS.threadCount
         Matrix.withUnsafeViews(of: [queries, cache.keys, cache.values]) { inputs in
             output.withUnsafeMutableView { out in
@@ -80,12 +83,17 @@ extension ScaledDotProductAttention {
                         forEachChunk(of: heads, minimumChunk: max(1, (1 << 16) / max(1, m * total * e)), threads: threads) { chunk in
                             for j in chunk {
                                 let (q, kv) = ((j * e)..<((j + 1) * e), ((j / perGroup) * e)..<((j / perGroup + 1) * e))
-                                let s = allScores[rows: (j * m)..<((j + 1) * m)]
-                                s.gemm(inputs[0][columns: q], inputs[1][rows: 0..<total][columns: kv], transposeB: .transposed, alpha: scale)
-                                for i in 0..<m {
-                                    softmaxPrefix(s.base + i * s.rowStride, visible: start + i + 1, count: total)
+                                for r0 in stride(from: 0, to: m, by: blockRows) {
+                                    let r1 = min(r0 + blockRows, m)
+                                    let seen = start + r1
+                                    let s = allScores[rows: (j * blockRows)..<(j * blockRows + r1 - r0)][columns: 0..<seen]
+                                    s.gemm(inputs[0][rows: r0..<r1][columns: q], inputs[1][rows: 0..<seen][columns: kv],
+                                           transposeB: .transposed, alpha: scale)
+                                    for i in r0..<r1 {
+                                        softmaxPrefix(s.base + (i - r0) * s.rowStride, visible: start + i + 1, count: seen)
+                                    }
+                                    out[rows: r0..<r1][columns: q].gemm(s.readOnly, inputs[2][rows: 0..<seen][columns: kv])
                                 }
-                                out[columns: q].gemm(s.readOnly, inputs[2][rows: 0..<total][columns: kv])
                             }
                         }
                     }

@@ -115,29 +115,11 @@ public enum AdapterExtraction {
         }
     }
 
-    /// `α = r` for every module: the most common rank as `r`, the others in the patterns.
+    /// `α = r` for every module (so `s = 1`), targets the module paths, saved for inference.
     private static func configuration(for reports: [ExtractedModuleReport]) -> LoRAConfiguration {
-        let counts = Dictionary(reports.map { ($0.rank, 1) }, uniquingKeysWith: +)
-        let rank = counts.max { ($0.value, $0.key) < ($1.value, $1.key) }!.key
         let modules = reports.map(\.module).sorted()
-        var configuration = LoRAConfiguration(rank: rank, alpha: Double(rank), targetModules: .names(modules), inferenceMode: true)
-        for report in reports where report.rank != rank {
-            let key = patternKey(for: report.module, among: modules)
-            configuration.rankPattern[key] = report.rank
-            configuration.alphaPattern[key] = Double(report.rank)
-        }
-        return configuration
-    }
-
-    /// A `rank_pattern`/`alpha_pattern` key that selects `path` and no other of `modules` under
-    /// PEFT's rule, old (`.*\.key$`) and new (`(.*\.)?key$`): the shortest proper suffix of whole
-    /// components that no other module path ends with, dots escaped; the full path when there is none.
-    static func patternKey(for path: String, among modules: [String]) -> String {
-        let components = path.split(separator: ".")
-        let suffix = (1..<max(components.count, 1)).lazy
-            .map { components.suffix($0).joined(separator: ".") }
-            .first { suffix in !modules.contains { $0 != path && ($0 == suffix || $0.hasSuffix("." + suffix)) } }
-        return (suffix ?? path).replacingOccurrences(of: ".", with: "\\.")
+        return LoRAConfiguration(targetModules: .names(modules), inferenceMode: true)
+            .withModules(Dictionary(uniqueKeysWithValues: reports.map { ($0.module, (rank: $0.rank, alpha: Double($0.rank))) }))
     }
 }
 

@@ -3,11 +3,13 @@ import LinearAlgebra
 import LoRA
 import TensorFormats
 
-/// The certified report of one merged weight `W' = W + ΔW`, `ΔW = x·s·B·A`.
+/// The certified report of one merged weight `W' = W + ΔW`, `ΔW = x·s·B·A` (for DoRA
+/// `ΔW = diag(m/n)·(W + x·s·B·A) − W`).
 ///
 /// The exact sum is formed in `Double` from the stored `W`, `A`, `B` (exact for every supported
-/// dtype; the GEMM's own error is ~1e-16 relative, far below any storage rounding), then rounded
-/// once to the base's dtype. The figures compare that stored `W'` with the exact sum.
+/// dtype; the GEMM's own error is ~1e-16 relative, far below any storage rounding, and so are
+/// DoRA's norms and quotients), then rounded once to the base's dtype. The figures compare that
+/// stored `W'` with the exact sum.
 public struct MergedWeightReport: Encodable, Sendable, Equatable {
     /// The base tensor's key, `<module>.weight`.
     public let key: String
@@ -37,7 +39,9 @@ public struct MergedWeightReport: Encodable, Sendable, Equatable {
 /// A dtype encodes as its safetensors name, e.g. `"F32"`.
 extension TensorDType: Encodable {}
 
-/// Folds a PEFT adapter into a base model's weights: `W' = W + x·s·B·A` for every adapted module.
+/// Folds a PEFT adapter into a base model's weights: `W' = W + x·s·B·A` for every adapted module,
+/// or for DoRA `W' = diag(m/n)·(W + x·s·B·A)` with `n` the row norms of `W + x·s·B·A` (PEFT's
+/// `merge_and_unload`; ``PEFTAdapter/mergedWeight(forModule:base:extraScale:)``).
 public enum AdapterMerge {
     /// The merged model (every adapted `<module>.weight` replaced by `W'` in the base's dtype,
     /// every other tensor and the metadata copied unchanged) and one report per merged weight.
@@ -45,7 +49,8 @@ public enum AdapterMerge {
     /// Refuses, naming the key, when the base lacks `<module>.weight`, and naming both shapes when
     /// it is not `[d, k]` for `B: d×r`, `A: r×k` (`[k, d]` with `fan_in_fan_out`). Refuses
     /// adapters whose configuration changes `W'` beyond `s·B·A` (``mergeChangingKeys``, or a
-    /// trained `bias`), rather than writing a wrong model.
+    /// trained `bias`) or whose modules' DoRA magnitudes disagree with `use_dora`, rather than
+    /// writing a wrong model.
     public static func merge(
         base: SafetensorsFile, adapter: PEFTAdapter<Double>, scale: Double = 1
     ) throws(PEFTAdapterError) -> (merged: SafetensorsWriter, reports: [MergedWeightReport]) {
@@ -65,23 +70,31 @@ public enum AdapterMerge {
             let key = PEFTKeys.baseWeight(path)
             let info: TensorInfo
             do { info = try base.info(key) } catch { throw .missingTensor(file: base.path, key: key) }
-            var delta = adapter.deltaWeight(forModule: path, extraScale: scale)
-            if adapter.configuration.fanInFanOut { delta = delta.transposed }
-            guard info.shape == [delta.rows, delta.columns] else {
+            let factors = adapter.modules[path]!
+            guard (factors.magnitude != nil) == configuration.useDoRA else {
+                throw .doraMismatch(file: "adapter", module: path, useDoRA: configuration.useDoRA)
+            }
+            let fanInFanOut = adapter.configuration.fanInFanOut
+            let shape = fanInFanOut ? [factors.a.columns, factors.b.rows] : [factors.b.rows, factors.a.columns]
+            guard info.shape == shape else {
                 throw .shapeMismatch(file: base.path, key: key, shape: info.shapeDescription,
                                      otherKey: "\(PEFTKeys.loraB(path)) · \(PEFTKeys.loraA(path))",
-                                     otherShape: "[\(delta.rows), \(delta.columns)]")
+                                     otherShape: "\(shape)")
             }
             guard info.dtype.isConvertible else {
                 throw .unsupportedDType(file: base.path, key: key, dtype: info.dtype.rawValue)
             }
-            let weight: Matrix<Double>
-            do { weight = try base.matrix(key, as: Double.self) } catch { throw .tensorFile(error) }
-            guard weight.isFinite else { throw .nonFinite(file: base.path, key: key) }
+            let stored: Matrix<Double>
+            do { stored = try base.matrix(key, as: Double.self) } catch { throw .tensorFile(error) }
+            guard stored.isFinite else { throw .nonFinite(file: base.path, key: key) }
+            // DoRA's row norms are of the `out×in` weight, so a transposed (Conv1D) base is turned first.
+            let weight = fanInFanOut ? stored.transposed : stored
+            var delta = adapter.mergedWeight(forModule: path, base: weight, extraScale: scale) - weight
+            if fanInFanOut { delta = delta.transposed }
             guard delta.isFinite else { throw .nonFinite(file: "adapter", key: "\(PEFTKeys.loraB(path)) · \(PEFTKeys.loraA(path))") }
-            let (stored, report) = merged(weight, delta, dtype: info.dtype, key: key)
+            let (merged, report) = merged(stored, delta, dtype: info.dtype, key: key)
             reports.append(report)
-            writer.add(key, stored, as: info.dtype)
+            writer.add(key, merged, as: info.dtype)
         }
         let merged = Set(reports.map(\.key))
         for name in base.tensorNames where !merged.contains(name) {
@@ -91,9 +104,9 @@ public enum AdapterMerge {
     }
 
     /// `adapter_config.json` keys that, when set, add to `W'` something other than `s·B·A`
-    /// (DoRA's magnitude, full copies of modules, LoRA biases, replicated layers, trained tokens).
+    /// (full copies of modules, LoRA biases, replicated layers, trained tokens).
     public static let mergeChangingKeys = [
-        "use_dora", "modules_to_save", "lora_bias", "layer_replication", "trainable_token_indices",
+        "modules_to_save", "lora_bias", "layer_replication", "trainable_token_indices",
     ]
 
     /// `W' = round(W + ΔW)` to `dtype` and its report, in one pass over the elements. The norms

@@ -12,9 +12,9 @@ extension PEFTAdapter {
     /// Reads a PEFT adapter directory: `adapter_config.json` and `adapter_model.safetensors`.
     ///
     /// Every module needs both `lora_A [r, in]` and `lora_B [out, r]` with matching `r`, equal to
-    /// the configuration's rank for that module. Keys that are not LoRA factors (biases,
-    /// `modules_to_save`, DoRA magnitudes) and modules the configuration does not target are
-    /// skipped with a warning.
+    /// the configuration's rank for that module, and with `use_dora` its `lora_magnitude_vector
+    /// [out]`. Keys that are not adapter tensors (biases, `modules_to_save`), magnitudes without
+    /// `use_dora`, and modules the configuration does not target are skipped with a warning.
     public static func read(from directory: URL) throws(PEFTAdapterError) -> (adapter: PEFTAdapter, warnings: [String]) {
         let configuration: LoRAConfiguration
         var warnings: [String]
@@ -59,25 +59,35 @@ extension PEFTAdapter {
             if !configuration.targets(path) {
                 warnings.append("\(file.path): module \"\(path)\" is not in target_modules")
             }
-            modules[path] = Factors(a: a, b: b)
+            modules[path] = Factors(a: a, b: b, magnitude: try magnitude(
+                of: path, key: keys["m"], bKey: bKey, b: bInfo, in: file, configuration: configuration, warnings: &warnings))
         }
         return (PEFTAdapter(configuration: configuration, modules: modules), warnings)
     }
 
     /// Writes `adapter_config.json` and `adapter_model.safetensors` (factors as `dtype`, metadata
     /// `{"format": "pt"}`) into `directory`, creating it if needed. Each module's rank must equal
-    /// the configuration's rank for it. On failure no file written here is left behind.
-    public func write(to directory: URL, dtype: TensorDType = .float32) throws(PEFTAdapterError) {
+    /// the configuration's rank for it, and each has a magnitude exactly when `use_dora` is set.
+    /// On failure no file written here is left behind. `inputs` (the files or directories the
+    /// adapter was made from) must not resolve to `directory` (same device and inode).
+    public func write(to directory: URL, dtype: TensorDType = .float32, inputs: [URL] = []) throws(PEFTAdapterError) {
+        try OutputPath.requireDistinct(directory, from: inputs)
         for (path, factors) in modules.sorted(by: { $0.key < $1.key }) {
             let configured = configuration.rank(forModule: path)
             guard configured == factors.rank else {
                 throw .rankMismatch(file: directory.path, module: path, configured: configured, stored: factors.rank)
+            }
+            guard (factors.magnitude != nil) == configuration.useDoRA else {
+                throw .doraMismatch(file: directory.path, module: path, useDoRA: configuration.useDoRA)
             }
         }
         var writer = SafetensorsWriter(metadata: ["format": "pt"])
         for (path, factors) in modules {
             writer.add(PEFTKeys.loraA(path), factors.a, as: dtype)
             writer.add(PEFTKeys.loraB(path), factors.b, as: dtype)
+            if let magnitude = factors.magnitude {
+                writer.add(PEFTKeys.magnitude(path), magnitude, as: dtype, shape: [magnitude.count])
+            }
         }
         let manager = FileManager.default
         let createdDirectory = !manager.fileExists(atPath: directory.path)
@@ -109,6 +119,29 @@ extension PEFTAdapter {
             default: throw .writeFailed(path: directory.path, reason: error.localizedDescription)
             }
         }
+    }
+
+    /// DoRA's `m: 1×out` of module `path` from `key` (shape `[out]`, `out` from `lora_B`), when
+    /// `use_dora` is set; a magnitude without it is skipped with a warning.
+    private static func magnitude(
+        of path: String, key: String?, bKey: String, b: TensorInfo, in file: SafetensorsFile,
+        configuration: LoRAConfiguration, warnings: inout [String]
+    ) throws(PEFTAdapterError) -> Matrix<Scalar>? {
+        guard let key else {
+            if configuration.useDoRA { throw .missingTensor(file: file.path, key: PEFTKeys.magnitude(path)) }
+            return nil
+        }
+        guard configuration.useDoRA else {
+            warnings.append("\(file.path): \"\(key)\" is a DoRA magnitude, but use_dora is not set; LoRAKit ignores it")
+            return nil
+        }
+        let info: TensorInfo
+        do { info = try file.info(key) } catch { throw .tensorFile(error) }
+        guard info.shape == [b.shape[0]] else {
+            throw .shapeMismatch(file: file.path, key: key, shape: info.shapeDescription, otherKey: bKey, otherShape: b.shapeDescription)
+        }
+        let column = try floatMatrix(key, in: file)
+        return Matrix(rows: 1, columns: column.count, elements: column.elements)
     }
 
     private static func floatMatrix(_ key: String, in file: SafetensorsFile) throws(PEFTAdapterError) -> Matrix<Scalar> {

@@ -7,7 +7,8 @@ extension PEFTAdapter {
     /// adapted module (path `p`, e.g. `model.layers.0.self_attn.q_proj` for a Hugging Face
     /// `LlamaForCausalLM`) is replaced by a ``LoRALinear`` on its weight `W: d×k` with the
     /// adapter's `A: r×k`, `B: d×r` and the module's scaling (rank/alpha patterns, rsLoRA):
-    /// `Y = X·Wᵀ + s·(X·Aᵀ)·Bᵀ`. `A` and `B` train, everything else keeps its flag; dropout is
+    /// `Y = X·Wᵀ + s·(X·Aᵀ)·Bᵀ`, or DoRA's with the stored magnitude (``PEFTAdapter/layer(forModule:base:bias:)``).
+    /// `A` and `B` (and DoRA's `m`) train, everything else keeps its flag; dropout is
     /// the configuration's (off in evaluation mode, ``Module/setTraining(_:)``).
     ///
     /// Throws, before changing the model, when a module is not in the model, is not a linear
@@ -39,10 +40,7 @@ extension PEFTAdapter {
             plan.append((container, name, layer, path))
         }
         for (container, name, layer, path) in plan {
-            let adapted = LoRALinear(
-                weights: loRAWeights(forModule: path, base: layer.weight.value), bias: layer.bias,
-                trainBias: false, dropout: Scalar(configuration.dropout))
-            container.replaceLinearLayer(named: name, with: adapted)
+            container.replaceLinearLayer(named: name, with: self.layer(forModule: path, base: layer.weight.value, bias: layer.bias))
         }
         return plan.map(\.path)
     }

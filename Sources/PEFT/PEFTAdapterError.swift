@@ -16,6 +16,24 @@ public enum PEFTAdapterError: Error, Equatable, Sendable, CustomStringConvertibl
     case shapeMismatch(file: String, key: String, shape: String, otherKey: String, otherShape: String)
     /// A module's `lora_A` rank differs from the rank the configuration gives it.
     case rankMismatch(file: String, module: String, configured: Int, stored: Int)
+    /// A module has a DoRA magnitude while `use_dora` is false, or none while it is true.
+    case doraMismatch(file: String, module: String, useDoRA: Bool)
+    /// Adapters that must adapt the same modules do not: `module` is in one and not the other.
+    case moduleSetMismatch(module: String, presentIn: String, missingFrom: String)
+    /// A conversion of adapters that LoRAKit refuses, as PEFT does (`reason` names the setting).
+    case unsupportedForConversion(reason: String)
+    /// An output path resolves to one of the inputs (same device and inode).
+    case outputIsInput(output: String, input: String)
+    /// Adapters that cannot be combined or resized as asked (`reason` names the setting or module).
+    case unsupportedForCombination(reason: String)
+    /// The adapters' weight list does not have one weight per adapter.
+    case weightCountMismatch(adapters: Int, weights: Int)
+    /// Adapters trained on different base models (`base_model_name_or_path`).
+    case differentBases(first: String, other: String)
+    /// A requested rank exceeds the rank the module's (combined) factors have.
+    case rankAboveAvailable(module: String, rank: Int, available: Int)
+    /// An argument (`name`) holds `value`, which is not `expected`.
+    case invalidArgument(name: String, value: String, expected: String)
     /// A weight LoRAKit must do arithmetic on is not F16, BF16, F32 or F64.
     case unsupportedDType(file: String, key: String, dtype: String)
     /// The adapter's configuration sets `key`, which changes the merged weights in a way LoRAKit
@@ -47,6 +65,26 @@ public enum PEFTAdapterError: Error, Equatable, Sendable, CustomStringConvertibl
             "\(file): \"\(key)\" has shape \(shape), which does not fit \"\(otherKey)\" of shape \(otherShape)"
         case let .rankMismatch(file, module, configured, stored):
             "\(file): module \"\(module)\" has rank \(stored), the configuration gives rank \(configured)"
+        case let .doraMismatch(file, module, useDoRA):
+            useDoRA
+                ? "\(file): use_dora is true, but module \"\(module)\" has no lora_magnitude_vector"
+                : "\(file): module \"\(module)\" has a DoRA magnitude, but use_dora is false"
+        case let .moduleSetMismatch(module, presentIn, missingFrom):
+            "module \"\(module)\" is adapted by \(presentIn) but not by \(missingFrom)"
+        case let .unsupportedForConversion(reason):
+            "cannot convert an adapter with \(reason)"
+        case let .outputIsInput(output, input):
+            "\(output): is the input \(input); refusing to overwrite an input"
+        case let .unsupportedForCombination(reason):
+            "cannot combine or resize: \(reason)"
+        case let .weightCountMismatch(adapters, weights):
+            "\(weights) weights for \(adapters) adapters; give one weight per adapter"
+        case let .differentBases(first, other):
+            "the adapters were trained on different base models: \"\(first)\" and \"\(other)\""
+        case let .rankAboveAvailable(module, rank, available):
+            "module \"\(module)\": rank \(rank) exceeds the rank \(available) of its factors"
+        case let .invalidArgument(name, value, expected):
+            "\(name) is \(value), expected \(expected)"
         case let .unsupportedDType(file, key, dtype):
             "\(file): \"\(key)\" has dtype \(dtype); LoRAKit computes with F16, BF16, F32 and F64 only"
         case let .unsupportedForMerge(key, value):

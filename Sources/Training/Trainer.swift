@@ -1,3 +1,4 @@
+import Collectives
 import Dispatch
 import LinearAlgebra
 import NN
@@ -46,6 +47,10 @@ public struct TrainingHistory: Encodable, Sendable {
 /// maths as one model on the whole batch (up to float rounding, and dropout masks, which each
 /// replica draws from its own sequence). With one replica the model runs alone on all BLAS
 /// threads.
+///
+/// Over several processes (``step(accumulating:across:)``, ``evaluate(_:across:)``) each rank
+/// takes its share of every batch the same way, on its own replicas, and a ``GradientReduction``
+/// sums the weighted gradients, so the step is again the maths of one model on the whole batch.
 public final class Trainer<Objective: TrainingObjective> {
     public typealias Model = Objective.Model
     public typealias Batch = Objective.Batch
@@ -92,32 +97,69 @@ public final class Trainer<Objective: TrainingObjective> {
     /// only one micro-batch's activations are held at once. Returns the loss before the step.
     public func step(accumulating microBatches: [Batch]) -> Double {
         precondition(!microBatches.isEmpty, "Trainer.step: no micro-batches")
-        let total = microBatches.reduce(0) { $0 + $1.lossWeight }
-        guard microBatches.count > 1, total > 0 else {
-            return withWorkerBLASThreads {
-                let loss = gradients(of: microBatches[0])
-                updateParameters()
-                return loss
-            }
-        }
         return withWorkerBLASThreads {
-            var sums: [Matrix<Scalar>?] = Array(repeating: nil, count: replicatedParameters.count)
-            var loss = 0.0
-            for batch in microBatches {
-                let share = batch.lossWeight / total
-                loss += share * gradients(of: batch)
-                for (index, (parameter, _)) in replicatedParameters.enumerated() {
-                    guard let gradient = parameter.gradient else { continue }
-                    if sums[index] == nil { sums[index] = .zeros(gradient.rows, gradient.columns) }
-                    sums[index]!.axpy(Scalar(share), gradient)
-                }
-            }
-            for (index, (parameter, _)) in replicatedParameters.enumerated() {
-                if let sum = sums[index] { parameter.modifyGradient { $0 = sum } }
-            }
+            let loss = accumulateGradients(of: microBatches, totalWeight: microBatches.reduce(0) { $0 + $1.lossWeight })
             updateParameters()
             return loss
         }
+    }
+
+    /// One optimizer step of a run over several processes, the same maths as
+    /// ``step(accumulating:)`` on the whole micro-batches: every rank passes the same global
+    /// micro-batches; rank `r` of `R` computes only its share of each (``TrainingBatch/share(_:of:)``,
+    /// loss weight `wᵢᵣ`) and contributes `Σᵢ (wᵢᵣ/W)·gᵢᵣ`, with `W = Σᵢᵣ wᵢᵣ` summed over the
+    /// ranks first; the sum over the ranks is the gradient of the whole. Every rank then takes the
+    /// same optimizer step from the same summed gradient (a trainable parameter no backward
+    /// reached on a rank counts as zeros there). Returns the whole batch's loss before the step,
+    /// the same on every rank.
+    public func step(accumulating microBatches: [Batch], across reduction: any GradientReduction) throws(CollectiveError) -> Double {
+        precondition(!microBatches.isEmpty, "Trainer.step: no micro-batches")
+        let shares = microBatches.map { $0.share(reduction.rank, of: reduction.size) }
+        var total = [shares.reduce(0) { $0 + $1.lossWeight }]
+        try reduction.allReduceSum(&total)
+        var loss = [withWorkerBLASThreads { accumulateGradients(of: shares, totalWeight: total[0]) }]
+        try sumGradients(across: reduction)
+        try reduction.allReduceSum(&loss)
+        withWorkerBLASThreads { updateParameters() }
+        return loss[0]
+    }
+
+    /// Sets every trainable parameter's gradient to `Σᵢ (wᵢ/total)·gᵢ`, `gᵢ` the gradient of
+    /// micro-batch `i`'s mean loss and `wᵢ` its loss weight, and returns `Σᵢ (wᵢ/total)·Lᵢ`.
+    /// Micro-batches without examples or weight are skipped (none left: zero gradients, loss 0);
+    /// one micro-batch of the whole weight keeps its gradient as computed.
+    private func accumulateGradients(of microBatches: [Batch], totalWeight total: Double) -> Double {
+        let scored = microBatches.filter { $0.exampleCount > 0 && $0.lossWeight > 0 }
+        guard !scored.isEmpty else {
+            model.zeroGradients()
+            return 0
+        }
+        guard scored.count > 1 || scored[0].lossWeight != total else { return gradients(of: scored[0]) }
+        var sums: [Matrix<Scalar>?] = Array(repeating: nil, count: replicatedParameters.count)
+        var loss = 0.0
+        for batch in scored {
+            let share = batch.lossWeight / total
+            loss += share * gradients(of: batch)
+            for (index, (parameter, _)) in replicatedParameters.enumerated() {
+                guard let gradient = parameter.gradient else { continue }
+                if sums[index] == nil { sums[index] = .zeros(gradient.rows, gradient.columns) }
+                sums[index]!.axpy(Scalar(share), gradient)
+            }
+        }
+        for (index, (parameter, _)) in replicatedParameters.enumerated() {
+            if let sum = sums[index] { parameter.modifyGradient { $0 = sum } }
+        }
+        return loss
+    }
+
+    /// Sums the trainable parameters' gradients over the ranks as one buffer (one collective
+    /// rather than one per parameter); a parameter without a gradient here counts as zeros.
+    private func sumGradients(across reduction: any GradientReduction) throws(CollectiveError) {
+        let parameters = replicatedParameters.map(\.parameter)
+        let gradients = parameters.map { $0.gradient ?? .zeros($0.value.rows, $0.value.columns) }
+        var flat = gradients.flatMap(\.elements)
+        try reduction.allReduceSum(&flat)
+        for (parameter, sum) in zip(parameters, Matrix.split(flat, like: gradients)) { parameter.modifyGradient { $0 = sum } }
     }
 
     /// Clips (if asked) and takes the optimizer step.
@@ -147,18 +189,35 @@ public final class Trainer<Objective: TrainingObjective> {
     /// The mean loss over `batches` (weighted by their loss weights) in evaluation mode (no
     /// dropout); every module's mode is restored afterwards.
     public func evaluate(_ batches: [Batch]) -> Double {
-        let total = batches.reduce(0) { $0 + $1.lossWeight }
-        guard total > 0 else { return 0 }
-        return withEvaluationMode {
+        let (sum, weight) = weightedLoss(batches)
+        return weight > 0 ? sum / weight : 0
+    }
+
+    /// ``evaluate(_:)`` split over several processes: rank `r` of `R` evaluates the batches of
+    /// its share (``share(of:rank:ranks:)`` of their indices) and the ranks sum `Σ wᵢ·Lᵢ` and
+    /// `Σ wᵢ`. Every rank passes the same batches and gets the same mean.
+    public func evaluate(_ batches: [Batch], across reduction: any GradientReduction) throws(CollectiveError) -> Double {
+        let mine = Array(batches[share(of: batches.count, rank: reduction.rank, ranks: reduction.size)])
+        let (sum, weight) = weightedLoss(mine)
+        var sums = [sum, weight]
+        try reduction.allReduceSum(&sums)
+        return sums[1] > 0 ? sums[0] / sums[1] : 0
+    }
+
+    /// `(Σᵢ wᵢ·Lᵢ, Σᵢ wᵢ)` over `batches` of weight `wᵢ > 0` in evaluation mode.
+    private func weightedLoss(_ batches: [Batch]) -> (sum: Double, weight: Double) {
+        let scored = batches.filter { $0.lossWeight > 0 }
+        let sum = withEvaluationMode {
             withWorkerBLASThreads {
-                batches.reduce(0.0) { sum, batch in
+                scored.reduce(0.0) { sum, batch in
                     let loss = onWorkers(batch) { worker, part in
                         objective.loss(of: worker, on: part, accumulatingGradients: false)
                     }
                     return sum + loss * batch.lossWeight
                 }
             }
-        } / total
+        }
+        return (sum, scored.reduce(0) { $0 + $1.lossWeight })
     }
 
     /// Runs `epochs` passes, each over `batches(epoch)` (epochs from 0), evaluating on
@@ -210,7 +269,7 @@ public final class Trainer<Objective: TrainingObjective> {
         let n = batch.exampleCount
         let count = min(workers.count, n)
         guard count > 1 else { return body(model, batch) }
-        let parts = (0..<count).map { i in batch.examples((i * n / count)..<((i + 1) * n / count)) }
+        let parts = (0..<count).map { batch.share($0, of: count) }
         var values = [Double](repeating: 0, count: count)
         values.withUnsafeMutableBufferPointer { values in
             forEachChunk(of: count, minimumChunk: 1, threads: count) { chunk in

@@ -24,3 +24,11 @@ public protocol TrainingObjective<Model> {
     /// the gradients of the model's trainable parameters (added to what they hold).
     func loss(of model: Model, on batch: Batch, accumulatingGradients: Bool) -> Double
 }
+
+extension TrainingBatch {
+    /// Rank `rank`'s examples among `ranks` processes: `⌊r·n/R⌋ ..< ⌊(r+1)·n/R⌋` of the `n`, so
+    /// the shares are disjoint, cover the batch and depend on nothing but `n`, `r` and `R`.
+    public func share(_ rank: Int, of ranks: Int) -> Self {
+        examples(Training.share(of: exampleCount, rank: rank, ranks: ranks))
+    }
+}

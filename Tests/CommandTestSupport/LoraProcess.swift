@@ -1,27 +1,42 @@
 import Foundation
 
-/// What one run of the `lora` executable gave: exit status and both output streams.
+/// What one run of an executable gave: exit status and both output streams.
 public struct CommandRun: Sendable {
     public let status: Int32
     public let standardOutput: String
     public let standardError: String
 }
 
-/// Runs the `lora` executable built next to the test bundle with `arguments` and waits for it.
-/// `environment` nil: this process's, and when it has no `OPENBLAS_CORETYPE`, `LORAKIT_NO_BLAS_FIX=1`
-/// too, so `lora` runs the test process's BLAS core without restarting (whose notice on stderr
-/// the tests of stderr would count). BLASCoreFixTests pass environments of their own.
-public func runLora(_ arguments: [String], environment: [String: String]? = nil) throws -> CommandRun {
+/// The executable `name` that this package built next to the test bundle (e.g. `lora`).
+public func builtExecutable(_ name: String) -> URL {
+    Bundle.main.executableURL!.deletingLastPathComponent().appendingPathComponent(name)
+}
+
+/// The `lora` executable built next to the test bundle.
+public var loraExecutableURL: URL { builtExecutable("lora") }
+
+/// The executable `name` on `PATH`, if there is one.
+public func executableOnPath(_ name: String) -> URL? {
+    (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":")
+        .map { URL(fileURLWithPath: String($0)).appendingPathComponent(name) }
+        .first { FileManager.default.isExecutableFile(atPath: $0.path) }
+}
+
+/// Runs `executable` with `arguments` in `environment` and waits for it. A run still going after
+/// `timeout` seconds is terminated (a hang fails instead of blocking the suite).
+public func runProgram(
+    _ executable: URL, _ arguments: [String], environment: [String: String] = ProcessInfo.processInfo.environment,
+    timeout: Double = 300
+) throws -> CommandRun {
     let process = Process()
-    process.executableURL = loraExecutableURL
+    process.executableURL = executable
     process.arguments = arguments
-    var inherited = ProcessInfo.processInfo.environment
-    if inherited["OPENBLAS_CORETYPE"] == nil { inherited["LORAKIT_NO_BLAS_FIX"] = "1" }
-    process.environment = environment ?? inherited
+    process.environment = environment
     let output = Pipe(), error = Pipe()
     process.standardOutput = output
     process.standardError = error
     try process.run()
+    DispatchQueue.global().asyncAfter(deadline: .now() + timeout) { if process.isRunning { process.terminate() } }
     let outData = output.fileHandleForReading.readDataToEndOfFile()
     let errorData = error.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
@@ -29,7 +44,12 @@ public func runLora(_ arguments: [String], environment: [String: String]? = nil)
                       standardError: String(decoding: errorData, as: UTF8.self))
 }
 
-/// The `lora` executable built next to the test bundle.
-public var loraExecutableURL: URL {
-    Bundle.main.executableURL!.deletingLastPathComponent().appendingPathComponent("lora")
+/// Runs the `lora` executable built next to the test bundle with `arguments` and waits for it.
+/// `environment` nil: this process's, and when it has no `OPENBLAS_CORETYPE`, `LORAKIT_NO_BLAS_FIX=1`
+/// too, so `lora` runs the test process's BLAS core without restarting (whose notice on stderr
+/// the tests of stderr would count). BLASCoreFixTests pass environments of their own.
+public func runLora(_ arguments: [String], environment: [String: String]? = nil) throws -> CommandRun {
+    var inherited = ProcessInfo.processInfo.environment
+    if inherited["OPENBLAS_CORETYPE"] == nil { inherited["LORAKIT_NO_BLAS_FIX"] = "1" }
+    return try runProgram(loraExecutableURL, arguments, environment: environment ?? inherited)
 }

@@ -123,4 +123,44 @@ struct FileCommandsTests {
         let flags = try runLora(["extract", "--base", same, "--tuned", same, "--rank", "0", "--out", extracted.path])
         #expect(flags.status != 0 && flags.standardError.hasPrefix("Error: --rank must be at least 1"))
     }
+
+    @Test("combine and resize run, print their tables and JSON, and refuse bad input in one line, leaving the input intact")
+    func combineAndResize() throws {
+        let directory = try workspace()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = { (name: String) in directory.appendingPathComponent(name).path }
+        let cat = try runLora(["combine", "--adapter", path("adapter"), "--weight", "0.5", "--adapter", path("adapter"),
+                               "--weight", "-0.25", "--method", "cat", "--out", path("cat")])
+        #expect(cat.status == 0 && cat.standardOutput.contains("| layer.proj | 4 | 4 | 1.000000 | 0.000e+00 | 0.000e+00 |"), "\(cat.standardOutput) \(cat.standardError)")
+        let linear = try runLora(["combine", "--adapter", path("adapter"), "--weight", "1", "--adapter", path("adapter"),
+                                  "--weight", "1", "--method", "linear", "--out", path("linear"), "--format", "json"])
+        #expect(linear.status == 0 && linear.standardError.contains("cross terms"), "\(linear.standardError)")
+        let object = try #require(JSONSerialization.jsonObject(with: Data(linear.standardOutput.utf8)) as? [String: Any])
+        #expect(object["method"] as? String == "linear" && (object["modules"] as? [[String: Any]])?.first?["input_rank"] as? Int == 4)
+        let resize = try runLora(["resize", "--adapter", path("cat"), "--rank", "2", "--out", path("small")])
+        #expect(resize.status == 0 && resize.standardOutput.contains("| layer.proj | 4 | 2 |"), "\(resize.standardOutput) \(resize.standardError)")
+        let small = try PEFTAdapter<Double>.read(from: directory.appendingPathComponent("small")).adapter
+        #expect(small.configuration.rank == 2 && small.configuration.alpha == 2)
+
+        let before = try Data(contentsOf: directory.appendingPathComponent("adapter/adapter_model.safetensors"))
+        let failures: [([String], String)] = [
+            (["combine", "--adapter", path("adapter"), "--weight", "1", "--weight", "2", "--method", "cat", "--out", path("x")],
+             "Error: give one --weight per --adapter"),
+            (["combine", "--adapter", path("adapter"), "--weight", "1", "--method", "cat", "--out", path("adapter") + "/."],
+             "is the input"),
+            (["combine", "--adapter", path("adapter"), "--weight", "1", "--adapter", path("cat"), "--weight", "1",
+              "--method", "svd", "--rank", "9", "--out", path("x")], "rank 9 exceeds the rank 6"),
+            (["resize", "--adapter", path("adapter"), "--rank", "3", "--out", path("x")], "rank 3 exceeds the rank 2"),
+            (["resize", "--adapter", path("adapter"), "--rank", "1", "--sv-fro", "0.9", "--out", path("x")], "give exactly one of"),
+        ]
+        for (arguments, message) in failures {
+            // Flag errors are one line followed by ArgumentParser's usage; the others are one line alone.
+            let run = try runLora(arguments)
+            let lines = run.standardError.split(separator: "\n")
+            let flagError = message.hasPrefix("Error:") || message.hasPrefix("give")
+            #expect(run.status != 0 && lines.first?.contains(message) == true && (flagError || lines.count == 1), "\(arguments): \(run.standardError)")
+        }
+        #expect(try Data(contentsOf: directory.appendingPathComponent("adapter/adapter_model.safetensors")) == before)
+        #expect(!FileManager.default.fileExists(atPath: path("x")))
+    }
 }

@@ -126,10 +126,18 @@ struct LoRAConfigurationTests {
     }
 
     @Test func unappliedKeysWarn() throws {
-        let url = try temporaryFile(#"{"r": 4, "target_modules": "all-linear", "use_dora": true, "init_lora_weights": "olora", "lora_alhpa": 32}"#)
+        let url = try temporaryFile(#"{"r": 4, "target_modules": "all-linear", "layers_to_transform": [0], "init_lora_weights": "loftq", "lora_alhpa": 32}"#)
         let (config, warnings) = try LoRAConfiguration.read(from: url)
-        #expect(config.targetModules == .allLinear && config.initialization == .other("olora"))
-        #expect(warnings.count == 2 && warnings[0].contains("use_dora") && warnings[1].contains("\"lora_alhpa\""))
+        #expect(config.targetModules == .allLinear && config.initialization == .other("loftq"))
+        #expect(warnings.count == 2 && warnings[0].contains("layers_to_transform") && warnings[1].contains("\"lora_alhpa\""))
         #expect(config.otherKeys["lora_alhpa"] == .number(32))
+    }
+
+    @Test func doraAndOLoRAAreApplied() throws {
+        let url = try temporaryFile(#"{"r": 4, "target_modules": ["q"], "use_dora": true, "init_lora_weights": "olora"}"#)
+        let (config, warnings) = try LoRAConfiguration.read(from: url)
+        #expect(config.useDoRA && config.initialization == .olora && warnings.isEmpty)
+        let plain = LoRAConfiguration(targetModules: .names(["q"]))
+        #expect(!plain.useDoRA)
     }
 }

@@ -52,12 +52,35 @@ struct LoRAInitializationTests {
         try checkPiSSA(Double.self, tolerance: 1e-12)
     }
 
+    /// OLoRA: `B` has orthonormal columns, `A` is upper triangular, `B·A = Q_{:, :r}·R_{:r, :}` of
+    /// `W = QR`, and the output is unchanged (tall and wide `W`).
+    func checkOLoRA<T: MatrixScalar>(_: T.Type, tolerance: T) throws {
+        var generator = SeededGenerator(seed: 35)
+        for w in [base(T.self), base(T.self).transposed] {
+            let weights = try LoRAInitialization.olora.makeWeights(base: w, rank: 3, scale: 0.5, using: &generator)
+            let x = Matrix<T>.randomNormal(rows: 5, columns: w.columns, using: &generator)
+            #expect(GradientCheck.relativeError(weights.forward(x), x * w.transposed) < tolerance)
+            #expect(GradientCheck.relativeError(weights.b.transposed * weights.b, .identity(3)) < tolerance)
+            #expect((0..<3).allSatisfy { i in (0..<i).allSatisfy { weights.a[i, $0] == 0 } })
+            let (q, r) = try w.qrDecomposition()
+            #expect(GradientCheck.relativeError(weights.b * weights.a, q[columns: 0..<3] * r[rows: 0..<3]) < tolerance)
+        }
+        #expect(throws: LoRAInitializationError.rankExceedsMatrix(scheme: "OLoRA", rank: 17, shape: "24×16")) {
+            try LoRAInitialization.olora.makeWeights(base: base(T.self), rank: 17, scale: 1, using: &generator)
+        }
+    }
+
+    @Test func oloraKeepsTheOutputFromTheQRFactors() throws {
+        try checkOLoRA(Float.self, tolerance: 1e-5)
+        try checkOLoRA(Double.self, tolerance: 1e-12)
+    }
+
     @Test func unsupportedSchemesAndRanksThrow() {
         var generator = SeededGenerator(seed: 34)
-        #expect(throws: LoRAInitializationError.unsupported(scheme: "olora")) {
-            try LoRAInitialization.other("olora").makeWeights(base: base(Float.self), rank: 2, scale: 1, using: &generator)
+        #expect(throws: LoRAInitializationError.unsupported(scheme: "loftq")) {
+            try LoRAInitialization.other("loftq").makeWeights(base: base(Float.self), rank: 2, scale: 1, using: &generator)
         }
-        #expect(throws: LoRAInitializationError.rankExceedsMatrix(rank: 17, shape: "24×16")) {
+        #expect(throws: LoRAInitializationError.rankExceedsMatrix(scheme: "PiSSA", rank: 17, shape: "24×16")) {
             try LoRAInitialization.pissa.makeWeights(base: base(Float.self), rank: 17, scale: 1, using: &generator)
         }
     }

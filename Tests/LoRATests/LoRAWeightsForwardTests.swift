@@ -118,10 +118,14 @@ struct LoRAWeightsForwardTests {
     }
 
     @Test(.enabled(if: PackedLowRankProduct.isSupported))
-    func packedKernelServesFloatRanksUpToSixteen() {
+    func packedKernelServesFloatRanksUpToItsMaximum() {
+        let maximum = PackedLowRankProduct.maximumRank
+        #expect(maximum == (PackedLowRankProduct.InstructionSet.best == .avx512 ? 64 : 16))
         var (weights, _) = makeCase(Float.self, d: 12, k: 10, r: 16, n: 1)
         #expect(weights.usesPackedKernel)
-        weights.swapAdapter(a: .zeros(40, 10), b: .zeros(12, 40), scale: 1)
+        weights.swapAdapter(a: .zeros(maximum, 10), b: .zeros(12, maximum), scale: 1)
+        #expect(weights.usesPackedKernel)
+        weights.swapAdapter(a: .zeros(maximum + 1, 10), b: .zeros(12, maximum + 1), scale: 1)
         #expect(!weights.usesPackedKernel)
         weights.swapAdapter(a: .zeros(4, 10), b: .zeros(12, 4), scale: 1)
         #expect(weights.usesPackedKernel)

@@ -1,22 +1,31 @@
 import Dispatch
 import LinearAlgebra
+import CLowRankKernel
 @testable import LoRA
 import Synchronization
 import Testing
 
-/// The packed kernel `Y += s·(X·Aᵀ)·Bᵀ` against naive loops in Double, on shapes that reach every
-/// remainder: row blocks of 1–5 rows, ranks that leave a panel part-filled or need several
-/// panels, and output widths that end in a partial tile.
+/// The packed kernel `Y += s·(X·Aᵀ)·Bᵀ` against naive loops in Double, in every build this CPU
+/// runs (so the AVX2 build stays tested on AVX-512 machines), on shapes that reach every
+/// remainder: row blocks of 1–5 rows, ranks that leave a panel part-filled, need several panels
+/// or an odd one after the AVX-512 build's pairs, `k = 1`, and output widths that end in a partial
+/// panel after whole tiles of one, two or four panels.
 @Suite("PackedLowRankProduct against naive loops", .enabled(if: PackedLowRankProduct.isSupported))
 struct PackedLowRankProductTests {
+    typealias InstructionSet = PackedLowRankProduct.InstructionSet
+
+    /// The builds that run here.
+    static let builds = InstructionSet.allCases.filter(\.isSupported)
+
     /// `(n, k, r, d)`.
     static let shapes = [
-        (1, 1, 1, 1), (2, 9, 3, 15), (5, 13, 5, 17), (6, 32, 16, 16), (7, 40, 17, 33), (12, 8, 33, 40),
-        (13, 64, 8, 7), (29, 31, 16, 48),
+        (1, 1, 1, 1), (2, 9, 3, 15), (3, 1, 5, 70), (4, 13, 8, 17), (5, 32, 16, 100), (6, 40, 17, 33),
+        (7, 31, 33, 64), (11, 8, 32, 129), (13, 64, 48, 7), (29, 31, 16, 48), (10, 5, 64, 80), (9, 3, 65, 20),
+        (12, 8, 33, 40),
     ]
 
-    @Test(arguments: shapes)
-    func matchesNaiveLoops(shape: (n: Int, k: Int, r: Int, d: Int)) throws {
+    @Test(arguments: builds, shapes)
+    func matchesNaiveLoops(isa: InstructionSet, shape: (n: Int, k: Int, r: Int, d: Int)) throws {
         let (n, k, r, d) = shape
         var generator = SeededGenerator(seed: UInt64(n * 1_000_000 + k * 10_000 + r * 100 + d))
         let x = Matrix<Float>.randomNormal(rows: n, columns: k, using: &generator)
@@ -28,7 +37,7 @@ struct PackedLowRankProductTests {
 
         var result = y
         var projection = Matrix<Float>(rows: r, columns: n, repeating: .nan)  // written, never read
-        product.accumulate(x, into: &result, projection: &projection)
+        product.accumulate(x, into: &result, projection: &projection, isa: isa)
 
         let t = (0..<n).map { i in (0..<r).map { q in (0..<k).reduce(0.0) { $0 + Double(x[i, $1]) * Double(a[q, $1]) } } }
         let magnitude = t.joined().map(abs).max()!
@@ -61,14 +70,15 @@ struct PackedLowRankProductTests {
     }
 
     /// Every row is computed once and the same way whatever the split (the caller alone, or with
-    /// pinned helpers), so the results are bit-identical.
-    @Test func threadsDoNotChangeTheResult() {
+    /// pinned helpers), so each build's results are bit-identical.
+    @Test(arguments: builds)
+    func threadsDoNotChangeTheResult(isa: InstructionSet) {
         let (product, x, y) = splittableCase(seed: 3)
         var results: [Matrix<Float>] = []
         for threads in [1, 2, 3, 8] {
             var result = y
             var projection = Matrix<Float>(rows: 16, columns: x.rows, repeating: .nan)
-            product.accumulate(x, into: &result, projection: &projection, threads: threads)
+            product.accumulate(x, into: &result, projection: &projection, threads: threads, isa: isa)
             #expect(projection.elements.allSatisfy { $0.isFinite }, "threads \(threads): Tᵀ not written everywhere")
             results.append(result)
         }
@@ -94,6 +104,15 @@ struct PackedLowRankProductTests {
         #expect(all.allSatisfy { $0 == expected })
     }
 
+    /// The kernel's own check (`__builtin_cpu_supports`) agrees with the one that picks OpenBLAS's
+    /// core (cpuid and XCR0).
+    @Test func buildsMatchTheCPUFeatures() {
+        let features = CPUDescription.current.features
+        #expect((lowrank_isa_supported(LOWRANK_ISA_AVX2_FMA) != 0) == features.usableAVX2)
+        #expect((lowrank_isa_supported(LOWRANK_ISA_AVX512) != 0) == features.usableAVX512)
+        #expect(InstructionSet.best == (features.usableAVX512 ? .avx512 : .avx2FMA))
+    }
+
     @Test func declinesEmptyFactors() {
         #expect(PackedLowRankProduct(a: .zeros(0, 3), b: .zeros(4, 0), scale: 1) == nil)
         #expect(PackedLowRankProduct(a: .zeros(2, 0), b: .zeros(4, 2), scale: 1) == nil)
@@ -115,11 +134,12 @@ struct PackedLowRankProductTests {
 extension PackedLowRankProduct {
     /// `accumulate` on whole matrices.
     func accumulate(
-        _ x: Matrix<Float>, into y: inout Matrix<Float>, projection: inout Matrix<Float>, threads: Int = BLAS.threadCount
+        _ x: Matrix<Float>, into y: inout Matrix<Float>, projection: inout Matrix<Float>, threads: Int = BLAS.threadCount,
+        isa: InstructionSet = InstructionSet.best!
     ) {
         x.withUnsafeView { x in
             y.withUnsafeMutableView { y in
-                projection.withUnsafeMutableView { accumulate(x, into: y, projection: $0, threads: threads) }
+                projection.withUnsafeMutableView { accumulate(x, into: y, projection: $0, threads: threads, isa: isa) }
             }
         }
     }

@@ -45,20 +45,20 @@ struct ForwardTests {
         checkGELU(Double.self, tolerance: 1e-14)
     }
 
-    /// The `Float` GELU (polynomial `erf` and `exp`, split across threads; the AVX2+FMA build on
-    /// CPUs that have it) and the portable build of its kernel against the `Double` one (libm) on
-    /// a dense grid: values and slopes agree to float rounding.
+    /// The `Float` GELU (polynomial `erf` and `exp`, split across threads, in the widest build
+    /// here) and every build of its kernel that runs here (portable, AVX2+FMA, AVX-512) against
+    /// the `Double` one (libm) on a dense grid: values and slopes agree to float rounding.
     @Test func floatGELUMatchesDouble() {
         let count = 40_003  // several chunks and a partial SIMD vector at the end
         let xs = (0..<count).map { -12 + 24 * Double($0) / Double(count - 1) }
         let single = GELU<Float>(), double = GELU<Double>()
         let y = single.forward(Matrix(rows: 1, columns: count, elements: xs.map { Float($0) }))
         let slope = single.backward(Matrix(rows: 1, columns: count, repeating: 1))
-        let portable = portableFloatGELU(xs.map { Float($0) })
+        let builds = FloatKernelBuild.allCases.filter(\.isSupported).map { floatGELU(xs.map { Float($0) }, build: $0) }
         let xRounded = Matrix(rows: 1, columns: count, elements: xs.map { Double(Float($0)) })
         let yReference = double.forward(xRounded)
         let slopeReference = double.backward(Matrix(rows: 1, columns: count, repeating: 1))
-        for (values, slopes) in [(y.elements, slope.elements), (portable.values, portable.slopes)] {
+        for (values, slopes) in [(y.elements, slope.elements)] + builds.map({ ($0.values, $0.slopes) }) {
             var worstValue = 0.0, worstSlope = 0.0
             for i in 0..<count {
                 worstValue = max(worstValue, abs(Double(values[i]) - yReference[0, i]) / max(1, abs(xs[i])))
@@ -69,8 +69,8 @@ struct ForwardTests {
         }
     }
 
-    /// Softmax's `Float` exponentials `e^{x − shift}` (polynomial, AVX2+FMA where available, and
-    /// the portable build) against `Double`'s `exp` on `[−100, 0]`, below where `e^z` underflows
+    /// Softmax's `Float` exponentials `e^{x − shift}` (polynomial; as the layers run it, and every
+    /// build that runs here) against `Double`'s `exp` on `[−100, 0]`, below where `e^z` underflows
     /// (`z < −87` is clamped there): relative error within float rounding of `e^z` for the
     /// `Float` argument `z = x − shift`.
     @Test func floatShiftedExponentialsMatchDouble() {
@@ -78,13 +78,41 @@ struct ForwardTests {
         let xs = (0..<count).map { Float(3 - 100 * Double($0) / Double(count - 1)) }  // shifted by 3
         var dispatched = xs
         dispatched.withUnsafeMutableBufferPointer { exponentiateShifted($0.baseAddress!, count: count, shift: 3) }
-        for values in [dispatched, portableShiftedExponentials(xs, shift: 3)] {
+        let builds = FloatKernelBuild.allCases.filter(\.isSupported).map { floatShiftedExponentials(xs, shift: 3, build: $0) }
+        for values in [dispatched] + builds {
             var worst = 0.0
             for i in 0..<count where xs[i] - 3 >= -87 {
                 let reference = Foundation.exp(Double(xs[i] - 3))  // of the argument as Float rounds it
                 worst = max(worst, abs(Double(values[i]) - reference) / reference)
             }
             #expect(worst < 4e-7)
+        }
+    }
+
+    /// Each vector build of the GELU, SiLU and shifted-exponential kernels against the portable
+    /// build, on lengths that end in every kind of remainder (none, a partial 4-, 8- or 16-wide
+    /// vector, scalars): within 4 ulp (fused multiply-adds round differently) or, for the GELU's and
+    /// SiLU's outputs of order 1, 4 ulp of 1 where they cancel to near 0, at every index.
+    @Test(arguments: FloatKernelBuild.allCases.filter { $0 != .portable && $0.isSupported })
+    func kernelBuildsMatchThePortableBuild(build: FloatKernelBuild) {
+        func close(_ a: [Float], _ b: [Float], _ what: String, floor: Float = 4 * Float.ulpOfOne) {
+            #expect(a.count == b.count)
+            for (i, (x, y)) in zip(a, b).enumerated() where abs(x - y) > max(4 * max(x.ulp, y.ulp), floor) {
+                Issue.record("\(build) \(what)[\(i)] = \(x), portable \(y)")
+                return
+            }
+        }
+        for count in [0, 1, 3, 4, 7, 15, 16, 17, 31, 32, 33, 63, 65, 1_000] {
+            let xs = (0..<count).map { Float(-9 + 18 * Double($0) / Double(max(count - 1, 1))) }
+            for (name, kernel) in [("GELU", floatGELU), ("SiLU", floatSiLU)] {
+                let (fast, portable) = (kernel(xs, build), kernel(xs, .portable))
+                close(fast.values, portable.values, "\(name) n=\(count) value")
+                close(fast.slopes, portable.slopes, "\(name) n=\(count) slope")
+            }
+            let shifted = xs.map { $0 - 9 }
+            close(
+                floatShiftedExponentials(shifted, shift: 0, build: build),
+                floatShiftedExponentials(shifted, shift: 0, build: .portable), "exp n=\(count)", floor: 0)
         }
     }
 

@@ -76,12 +76,12 @@ struct AdapterExtractionTests {
     @Test("pattern keys select exactly one module under PEFT's old rule (.*\\.key$) and new rule ((.*\\.)?key$)")
     func patternKeys() throws {
         let modules = ["encoder.layers.0.q", "decoder.layers.0.q", "decoder.layers.1.q", "lm_head", "decoder.layers.0.q.inner"]
-        #expect(AdapterExtraction.patternKey(for: "encoder.layers.0.q", among: modules) == #"encoder\.layers\.0\.q"#)
-        #expect(AdapterExtraction.patternKey(for: "decoder.layers.1.q", among: modules) == #"1\.q"#)
-        #expect(AdapterExtraction.patternKey(for: "decoder.layers.0.q.inner", among: modules) == "inner")
-        #expect(AdapterExtraction.patternKey(for: "lm_head", among: modules) == "lm_head")
+        #expect(LoRAConfiguration.patternKey(for: "encoder.layers.0.q", among: modules) == #"encoder\.layers\.0\.q"#)
+        #expect(LoRAConfiguration.patternKey(for: "decoder.layers.1.q", among: modules) == #"1\.q"#)
+        #expect(LoRAConfiguration.patternKey(for: "decoder.layers.0.q.inner", among: modules) == "inner")
+        #expect(LoRAConfiguration.patternKey(for: "lm_head", among: modules) == "lm_head")
         for path in modules where path.contains(".") && path != "encoder.layers.0.q" && path != "decoder.layers.0.q" {
-            let key = AdapterExtraction.patternKey(for: path, among: modules)
+            let key = LoRAConfiguration.patternKey(for: path, among: modules)
             let oldRule = try Regex(".*\\.\(key)"), newRule = try Regex("(.*\\.)?\(key)")
             #expect(modules.filter { (try? oldRule.wholeMatch(in: $0)) != nil } == [path], "\(key)")
             #expect(modules.filter { (try? newRule.wholeMatch(in: $0)) != nil } == [path], "\(key)")

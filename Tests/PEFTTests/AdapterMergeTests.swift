@@ -91,14 +91,14 @@ struct AdapterMergeTests {
         #expect(try merged.matrix("h.0.c_attn.weight", as: Double.self).maxAbsoluteDifference(expected) <= 1e-14)
     }
 
-    @Test("DoRA, modules_to_save and trained biases are refused, not merged wrongly")
+    @Test("DoRA without magnitudes, modules_to_save and trained biases are refused, not merged wrongly")
     func refusesUnsupportedConfigurations() throws {
         let modules: [String: PEFTAdapter<Double>.Factors] = ["m.p": .init(a: .zeros(1, 3), b: .zeros(2, 1))]
         let base = try safetensorsFile(["m.p.weight": Matrix<Double>.zeros(2, 3)], dtype: .float32, path: "base")
         var dora = LoRAConfiguration(rank: 1, alpha: 1, targetModules: .names(["p"]))
-        dora.otherKeys["use_dora"] = .bool(true)
+        dora.useDoRA = true
         #expect(thrownError(PEFTAdapterError.self) { try AdapterMerge.merge(base: base, adapter: PEFTAdapter(configuration: dora, modules: modules)) }
-                == .unsupportedForMerge(key: "use_dora", value: "true"))
+                == .doraMismatch(file: "adapter", module: "m.p", useDoRA: true))
         var saved = LoRAConfiguration(rank: 1, alpha: 1, targetModules: .names(["p"]))
         saved.otherKeys["modules_to_save"] = .array([.string("lm_head")])
         saved.otherKeys["use_dora"] = .bool(false)

@@ -28,3 +28,18 @@ func naiveMerge(_ w: Matrix<Double>, _ b: Matrix<Double>, _ a: Matrix<Double>, s
         return w[i, j] + scale * sum
     }
 }
+
+/// The committed PEFT-variant fixture at `path` (written by scripts/fixtures/make_peft_variant_fixtures.py).
+func variantFixture(_ path: String) -> URL {
+    Bundle.module.url(forResource: "Fixtures", withExtension: nil)!.appendingPathComponent("peft_variants").appendingPathComponent(path)
+}
+
+/// Tensor `name` of `file` as a matrix (`[n]` → n×1).
+func tensor<T: MatrixScalar>(_ file: SafetensorsFile, _ name: String, as _: T.Type = T.self) throws -> Matrix<T> {
+    try file.matrix(name, as: T.self)
+}
+
+/// `max |xᵢⱼ − yᵢⱼ|` in `Double`.
+func maxAbsoluteError<T: MatrixScalar, U: MatrixScalar>(_ x: Matrix<T>, _ y: Matrix<U>) -> Double {
+    x.converted(to: Double.self).maxAbsoluteDifference(y.converted(to: Double.self))
+}

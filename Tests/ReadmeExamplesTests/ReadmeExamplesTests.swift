@@ -92,6 +92,26 @@ import Testing
     #expect(try SafetensorsFile(contentsOf: directory.appendingPathComponent("merged.safetensors")).tensorNames.count == 2)
 }
 
+@Test func combineAndResizeAdapters() throws {
+    let directory = try temporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: directory) }
+    try writeCheckpoints(in: directory)
+    try writeAdapter(in: directory)
+    // readme:begin
+    let adapter = try PEFTAdapter<Double>.read(from: directory.appendingPathComponent("adapter")).adapter
+    let (sum, exact, _) = try AdapterCombination.combine([("a", adapter), ("b", adapter)], weights: [0.5, 0.25], method: .cat)
+    let (small, kept) = try AdapterCombination.resize(sum, selection: .frobeniusShare(0.99))   // α scaled with r
+    try small.write(to: directory.appendingPathComponent("small"), inputs: [directory.appendingPathComponent("adapter")])
+
+    var dora = LoRAConfiguration(rank: 8, alpha: 16, targetModules: .names(["q_proj", "v_proj"]), initialization: .olora)
+    dora.useDoRA = true   // injectLoRA then gives each LoRALinear a trained magnitude m
+    // readme:end
+    #expect(exact.allSatisfy { $0.rank == 8 && $0.absoluteError == 0 })
+    #expect(kept.allSatisfy { $0.rank == 4 && $0.relativeError < 1e-6 })   // the sum has rank 4
+    #expect(try PEFTAdapter<Double>.read(from: directory.appendingPathComponent("small")).adapter.configuration.rank == 4)
+    #expect(dora.useDoRA && dora.initialization == .olora)
+}
+
 @Test func serveMergedOrUnmerged() {
     // readme:begin
     var rng = SeededGenerator(seed: 1)

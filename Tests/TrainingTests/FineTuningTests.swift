@@ -1,53 +1,16 @@
+import CommandTestSupport
 import Foundation
 import LinearAlgebra
-import LoRA
-import NN
 import Testing
 import Training
-
-/// A minimal next-token model for the trainer's tests: a frozen embedding `E`, one linear map
-/// (`proj`, where LoRA goes) and the head tied to `E`: `logits = (E[x]·Wᵀ)·Eᵀ`.
-final class TinyCausalModel<Scalar: MatrixScalar>: CausalLanguageModel, LinearLayerContainer {
-    let embedding: Embedding<Scalar>
-    private(set) var projection: any LinearLayer<Scalar>
-
-    init(vocabulary: Int, features: Int, seed: UInt64) {
-        var generator = SeededGenerator(seed: seed)
-        embedding = Embedding(weight: Parameter(.randomNormal(rows: vocabulary, columns: features, using: &generator), trainable: false))
-        let linear = Linear<Scalar>(inFeatures: features, outFeatures: features, bias: false, using: &generator)
-        linear.weight.isTrainable = false
-        projection = linear
-    }
-
-    private init(embedding: Embedding<Scalar>, projection: any LinearLayer<Scalar>) {
-        (self.embedding, self.projection) = (embedding, projection)
-    }
-
-    var localParameters: [(name: String, parameter: Parameter<Scalar>)] { [] }
-    var children: [(name: String, module: any Module<Scalar>)] { [("embed_tokens", embedding), ("proj", projection)] }
-    func replica() -> TinyCausalModel { TinyCausalModel(embedding: embedding.replica(), projection: projection.replica()) }
-    func replaceLinearLayer(named name: String, with layer: any LinearLayer<Scalar>) { projection = layer }
-
-    func loss(tokens: [Int], targets: [Int], sequenceLength: Int, accumulatingGradients: Bool) -> ProjectedCrossEntropy<Scalar> {
-        let hidden = projection.forward(embedding.forward(tokens))
-        let result = projectedCrossEntropy(
-            hidden: hidden, weight: embedding.weight.value, targets: targets, rowsPerChunk: 5, computingGradient: accumulatingGradients)
-        if accumulatingGradients, let gradient = result.hiddenGradient { projection.accumulateParameterGradients(gradient) }
-        return result
-    }
-}
+import TrainingTestSupport
 
 @Suite("Fine-tuning a causal language model: windows, accumulation, checkpoints")
 struct FineTuningTests {
-    static let stream = (0..<203).map { ($0 * 7 + $0 / 5) % 16 }
+    static let stream = TinyCausalModel<Float>.stream
 
     func model<T: MatrixScalar>(_: T.Type, dropout: Double = 0.1) throws -> TinyCausalModel<T> {
-        let model = TinyCausalModel<T>(vocabulary: 16, features: 8, seed: 3)
-        var generator = SeededGenerator(seed: 4)
-        try model.injectLoRA(
-            LoRAConfiguration(rank: 2, alpha: 4, dropout: dropout, targetModules: .names(["proj"]), initialization: .gaussian),
-            using: &generator)
-        return model
+        try TinyCausalModel<T>.adapted(dropout: dropout)
     }
 
     @Test func windowsFollowThePerplexityProtocol() {
@@ -86,27 +49,19 @@ struct FineTuningTests {
     /// ends with the same weights, optimizer state and losses, bit for bit (dropout on, two
     /// micro-batches a step, warm-up and cosine decay).
     @Test func aResumedRunEqualsAnUninterruptedOne() throws {
-        let windows = TokenWindows.training(Self.stream, context: 5)
-        let evaluation = TokenWindows.evaluation(Array(Self.stream.prefix(40)), context: 8)
-        let options = FineTuningOptions(
-            steps: 7, batchSize: 3, context: 5, accumulate: 2, learningRate: 5e-2, weightDecay: 0.01, warmupSteps: 2,
-            decay: .cosine, maxGradientNorm: 1, seed: 9)
-        let whole = FineTuning(model: try model(Float.self), trainingWindows: windows, evaluationWindows: evaluation, options: options)
-        let uninterrupted = try whole.run(evaluateEvery: 3)
+        let uninterrupted = try FineTuning<TinyCausalModel<Float>>.tiny(dropout: 0.1).run(evaluateEvery: 3)
 
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("lorakit-resume-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let directory = try makeTemporaryDirectory(prefix: "lorakit-resume")
         defer { try? FileManager.default.removeItem(at: directory) }
         let checkpointURL = directory.appendingPathComponent("checkpoint")
-        let first = FineTuning(model: try model(Float.self), trainingWindows: windows, evaluationWindows: evaluation, options: options)
         var saved = 0
-        _ = try first.run(evaluateEvery: 3, saveEvery: 3, save: { checkpoint in
+        _ = try FineTuning<TinyCausalModel<Float>>.tiny(dropout: 0.1).run(evaluateEvery: 3, saveEvery: 3, save: { checkpoint in
             saved += 1
             if saved == 1 { try checkpoint.write(to: checkpointURL) }
         })
         let checkpoint = try FineTuningCheckpoint<Float>.read(from: checkpointURL)
         #expect(checkpoint.step == 3)
-        let resumed = FineTuning(model: try model(Float.self), trainingWindows: windows, evaluationWindows: evaluation, options: options)
+        let resumed = try FineTuning<TinyCausalModel<Float>>.tiny(dropout: 0.1)
         try resumed.validate(checkpoint)
         let final = try resumed.run(resumingFrom: checkpoint, evaluateEvery: 3)
         #expect(final.losses == uninterrupted.losses)
@@ -117,6 +72,31 @@ struct FineTuningTests {
         #expect(uninterrupted.evaluations[7]! < uninterrupted.evaluations[0]!, "training lowers the held-out perplexity")
     }
 
+    /// Shares of `n` examples among `R` ranks are contiguous, disjoint, cover the batch and differ
+    /// in size by one at most.
+    @Test func ranksShareABatch() {
+        let batch = TokenWindows.batches(TokenWindows.training(Self.stream, context: 5), batchSize: 7, seed: 0, epoch: 0)[0]
+        for ranks in 1...9 {
+            let shares = (0..<ranks).map { batch.share($0, of: ranks) }
+            #expect(shares.flatMap(\.tokens) == batch.tokens)
+            let sizes = shares.map(\.exampleCount)
+            #expect(sizes.max()! - sizes.min()! <= 1)
+        }
+    }
+
+    /// With a reduction of one rank, a run takes the over-processes paths (rank 0's state sent,
+    /// shares, sums, split evaluation) and ends exactly as without one.
+    @Test func oneRankOverTheReductionEqualsNoReduction() throws {
+        let alone = try FineTuning<TinyCausalModel<Float>>.tiny(dropout: 0.1).run(evaluateEvery: 3)
+        let run = try FineTuning<TinyCausalModel<Float>>.tiny(dropout: 0.1, reduction: OneRank())
+        #expect(run.isPrimaryRank)
+        let reduced = try run.run(evaluateEvery: 3)
+        #expect(reduced.parameters == alone.parameters)
+        #expect(reduced.optimizer == alone.optimizer)
+        #expect(reduced.losses == alone.losses)
+        #expect(reduced.evaluations == alone.evaluations)
+    }
+
     @Test func checkpointsRefuseOtherRunsAndBadFiles() throws {
         let windows = TokenWindows.training(Self.stream, context: 5)
         let run = FineTuning(model: try model(Float.self), trainingWindows: windows, evaluationWindows: [], options: FineTuningOptions(steps: 2))
@@ -125,4 +105,16 @@ struct FineTuningTests {
         let missing = FileManager.default.temporaryDirectory.appendingPathComponent("lorakit-no-checkpoint-\(UUID().uuidString)")
         #expect(throws: CheckpointError.self) { try FineTuningCheckpoint<Float>.read(from: missing) }
     }
+}
+
+/// A run of one process through the ``GradientReduction`` protocol: every collective returns
+/// its input.
+private final class OneRank: GradientReduction {
+    let rank = 0, size = 1
+    func allReduceSum(_ values: UnsafeMutableBufferPointer<Float>) {}
+    func allReduceSum(_ values: UnsafeMutableBufferPointer<Double>) {}
+    func broadcast(_ values: UnsafeMutableBufferPointer<Float>, from root: Int) {}
+    func broadcast(_ values: UnsafeMutableBufferPointer<Double>, from root: Int) {}
+    func broadcast(bytes: [UInt8], from root: Int) -> [UInt8] { bytes }
+    func abort(exitCode: Int32) -> Never { fatalError("OneRank.abort(\(exitCode))") }
 }

@@ -3,18 +3,30 @@
 
 #include <stddef.h>
 
+/// The builds of `lowrank_update_f32`, by instruction set. Both read the same packed factors.
+typedef enum {
+    LOWRANK_ISA_NONE = 0,
+    /// 256-bit vectors with FMA.
+    LOWRANK_ISA_AVX2_FMA = 1,
+    /// 512-bit vectors (AVX-512 F, BW, DQ, VL) with FMA.
+    LOWRANK_ISA_AVX512 = 2,
+} lowrank_isa;
+
 /// The adapter path of a LoRA layer for rows `0..<n`, in `float`:
 /// `Tᵀ = A·Xᵀ` into `t` (`r×n`, row stride `ldt`), then `Y += T·(s·B)ᵀ`, for `X: n×k` (row stride
 /// `ldx`), `A: r×k`, `B: d×r`, `Y: n×d` (row stride `ldy`). `A` and `s·B` come packed by the two
 /// functions below. Rows are split over up to `threads` threads (the caller and pinned helper
-/// threads), parts of at least 2²² multiply-adds; results do not depend on the split.
-/// AVX2+FMA only: call it when `lowrank_cpu_has_avx2_fma()` says so (it traps otherwise).
+/// threads), parts of at least 2²² multiply-adds; results do not depend on the split. Runs the
+/// build for `isa`: call it when `lowrank_isa_supported(isa)` (it traps otherwise). The builds sum
+/// in different orders, so their results differ by float rounding.
 void lowrank_update_f32(
     const float *x, ptrdiff_t ldx, const float *packed_a, const float *packed_b, float *t, ptrdiff_t ldt, float *y,
-    ptrdiff_t ldy, ptrdiff_t n, ptrdiff_t k, ptrdiff_t r, ptrdiff_t d, int threads);
+    ptrdiff_t ldy, ptrdiff_t n, ptrdiff_t k, ptrdiff_t r, ptrdiff_t d, int threads, lowrank_isa isa);
 
-/// Whether this CPU has AVX2 and FMA (what the fast builds of these kernels need).
-int lowrank_cpu_has_avx2_fma(void);
+/// Whether the CPU has what the build for `isa` needs, by `__builtin_cpu_supports` (which counts
+/// a feature only when the OS saves its registers, XCR0): AVX2 and FMA; for AVX-512 also F, BW, DQ
+/// and VL.
+int lowrank_isa_supported(lowrank_isa isa);
 
 /// Floats in packed `A` (`r×k`): `⌈r/w⌉` panels of `k×w`, `w` = 8 for `r ≤ 8`, 16 otherwise.
 ptrdiff_t lowrank_packed_a_count(ptrdiff_t r, ptrdiff_t k);

@@ -96,4 +96,11 @@ void cqk_matmul_f32(
     cqk_path path, cqk_weight_type type, const void *w, ptrdiff_t k, ptrdiff_t d0, ptrdiff_t d1,
     const float *x, ptrdiff_t ldx, ptrdiff_t n, float *y, ptrdiff_t ldy);
 
+/// A spin-wait hint (x86 `pause`; nothing elsewhere), for threads that wait on a flag between products.
+static inline void cqk_spin_pause(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
 #endif

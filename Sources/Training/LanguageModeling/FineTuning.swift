@@ -1,3 +1,4 @@
+import Collectives
 import Dispatch
 import Foundation
 import LinearAlgebra
@@ -90,11 +91,21 @@ public struct FineTuningCheckpoint<Scalar: MatrixScalar>: Sendable {
 /// (`b` batches an epoch, shuffled by the seed and the epoch), and every LoRA layer's dropout
 /// masks are reseeded from the seed and the step before each step, so step `s` depends only on
 /// the weights and optimizer state it starts from: a resumed run equals an uninterrupted one.
+///
+/// Over several processes (a ``GradientReduction``, e.g. from ``ProcessGroup/launchedByMPI()``),
+/// every rank builds the same run on the same windows; rank 0's weights and optimizer state
+/// (fresh or resumed) are copied to every rank before the first step, each rank computes its
+/// share of every micro-batch (``Trainer/step(accumulating:across:)``) and evaluates its share of
+/// the evaluation windows, and the sums make every step and perplexity those of one process on
+/// the whole batch (up to float rounding; dropout masks differ, being drawn per rank). Only the
+/// primary rank (``isPrimaryRank``) reports progress and saves.
 public final class FineTuning<Model: CausalLanguageModel> {
     public typealias Scalar = Model.Scalar
     public let options: FineTuningOptions
     public let trainer: Trainer<LanguageModelObjective<Model>>
     public let optimizer: Adam<Scalar>
+    /// The processes that share every step, if more than this one.
+    public let reduction: (any GradientReduction)?
     /// Training tokens per second of the last ``run(resumingFrom:evaluateEvery:saveEvery:save:progress:)``'s
     /// steps, evaluation excluded.
     public private(set) var trainingTokensPerSecond = 0.0
@@ -104,12 +115,17 @@ public final class FineTuning<Model: CausalLanguageModel> {
 
     /// A run on `trainingWindows` (equal-length, e.g. ``TokenWindows/training(_:context:)``),
     /// evaluated on `evaluationWindows` (``TokenWindows/evaluation(_:context:)``). Inject and
-    /// freeze before: the model's trainable parameters are what trains.
-    public init(model: Model, trainingWindows: [TokenBatch], evaluationWindows: [TokenBatch], options: FineTuningOptions) {
+    /// freeze before: the model's trainable parameters are what trains. With `reduction`, this
+    /// process is one rank of a run over several (every rank passes the same windows and options).
+    public init(
+        model: Model, trainingWindows: [TokenBatch], evaluationWindows: [TokenBatch], options: FineTuningOptions,
+        reduction: (any GradientReduction)? = nil
+    ) {
         precondition(!trainingWindows.isEmpty, "FineTuning: no training windows")
         precondition(options.steps > 0 && options.batchSize > 0 && options.accumulate > 0,
                      "FineTuning: \(options.steps) steps of \(options.accumulate)×\(options.batchSize) sequences")
         self.options = options
+        self.reduction = reduction
         windows = trainingWindows
         evaluationBatches = evaluationWindows
         batchesPerEpoch = (trainingWindows.count + options.batchSize - 1) / options.batchSize
@@ -123,8 +139,14 @@ public final class FineTuning<Model: CausalLanguageModel> {
             maxGradientNorm: options.maxGradientNorm)
     }
 
-    /// `exp(mean NLL)` on the evaluation windows, in evaluation mode.
-    public func evaluationPerplexity() -> Double { Foundation.exp(trainer.evaluate(evaluationBatches)) }
+    /// Whether this process reports and writes files: rank 0, or the only process.
+    public var isPrimaryRank: Bool { (reduction?.rank ?? 0) == 0 }
+
+    /// `exp(mean NLL)` on the evaluation windows, in evaluation mode (split over the ranks).
+    public func evaluationPerplexity() throws(CollectiveError) -> Double {
+        let loss = if let reduction { try trainer.evaluate(evaluationBatches, across: reduction) } else { trainer.evaluate(evaluationBatches) }
+        return Foundation.exp(loss)
+    }
 
     /// The micro-batches of step `step` (from 0).
     func microBatches(step: Int) -> [TokenBatch] {
@@ -146,29 +168,31 @@ public final class FineTuning<Model: CausalLanguageModel> {
     /// Runs the remaining steps (all of them, or those after `checkpoint`), evaluating before the
     /// first step and every `evaluateEvery` steps and after the last, calling `save` every
     /// `saveEvery` steps and `progress` after every step. Returns the final checkpoint.
+    ///
+    /// Over several processes, every rank calls this with the same arguments but `checkpoint`,
+    /// which only rank 0 reads (the others may pass nil), and `save` and `progress` are called on
+    /// rank 0 only. A rank that throws must end the others (``GradientReduction/abort(exitCode:)``):
+    /// they wait for it in the next collective.
     public func run(
         resumingFrom checkpoint: FineTuningCheckpoint<Scalar>? = nil, evaluateEvery: Int? = nil, saveEvery: Int? = nil,
         save: (FineTuningCheckpoint<Scalar>) throws -> Void = { _ in }, progress: (FineTuningProgress) -> Void = { _ in }
-    ) rethrows -> FineTuningCheckpoint<Scalar> {
-        var losses: [Double] = [], evaluations: [Int: Double] = [:]
-        if let checkpoint {
-            restore(checkpoint)
-            (losses, evaluations) = (checkpoint.losses, checkpoint.evaluations)
-        } else {
-            evaluations[0] = evaluationPerplexity()
-        }
+    ) throws -> FineTuningCheckpoint<Scalar> {
+        var (losses, evaluations) = try startingState(from: checkpoint)
+        if evaluations[0] == nil { evaluations[0] = try evaluationPerplexity() }
         var (tokens, seconds) = (0, 0.0)
         for step in losses.count..<options.steps {
             reseedDropout(step: step)
             let batches = microBatches(step: step)
             let start = DispatchTime.now().uptimeNanoseconds
-            losses.append(trainer.step(accumulating: batches))
+            let loss = if let reduction { try trainer.step(accumulating: batches, across: reduction) } else { trainer.step(accumulating: batches) }
+            losses.append(loss)
             seconds += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
             tokens += batches.reduce(0) { $0 + $1.tokenCount }
             let done = step + 1
             if done == options.steps || evaluateEvery.map({ done % $0 == 0 }) == true {
-                evaluations[done] = evaluationPerplexity()
+                evaluations[done] = try evaluationPerplexity()
             }
+            guard isPrimaryRank else { continue }
             let rate = Double(tokens) / max(seconds, 1e-9)
             let remaining = Double((options.steps - done) * options.accumulate * options.batchSize * options.context) / rate
             progress(FineTuningProgress(
@@ -195,6 +219,31 @@ public final class FineTuning<Model: CausalLanguageModel> {
         }
     }
 
+    /// The losses and evaluations to continue from, with the weights and the optimizer set to
+    /// `checkpoint`'s if there is one (``validate(_:)`` first). Over several processes, rank 0
+    /// restores its checkpoint and sends its state (weights, moments, step count, losses and
+    /// evaluations, fresh or restored) to every rank: a header, then one buffer of every matrix.
+    private func startingState(from checkpoint: FineTuningCheckpoint<Scalar>?) throws(CollectiveError) -> (losses: [Double], evaluations: [Int: Double]) {
+        if isPrimaryRank, let checkpoint { restore(checkpoint) }
+        let (losses, evaluations) = (checkpoint?.losses ?? [], checkpoint?.evaluations ?? [:])
+        guard let reduction else { return (losses, evaluations) }
+        let sent = isPrimaryRank ? StartHeader(losses: losses, evaluations: evaluations, optimizerSteps: optimizer.stepCount).encoded : []
+        let header = StartHeader(decoding: try reduction.broadcast(bytes: sent, from: 0))
+        var state = self.checkpoint(losses: header.losses, evaluations: header.evaluations)
+        let paths = trainer.model.trainableParameters().map(\.path)
+        let matrices = paths.map { state.parameters[$0]! } + state.optimizer.firstMoments + state.optimizer.secondMoments
+        var flat = matrices.flatMap(\.elements)
+        try reduction.broadcast(&flat, from: 0)
+        let received = Matrix.split(flat, like: matrices)
+        for (path, value) in zip(paths, received) { state.parameters[path] = value }
+        let moments = received.dropFirst(paths.count)
+        state.optimizer = AdamState(
+            stepCount: header.optimizerSteps, firstMoments: Array(moments.prefix(moments.count / 2)),
+            secondMoments: Array(moments.suffix(moments.count / 2)))
+        restore(state)
+        return (header.losses, header.evaluations)
+    }
+
     /// Sets the trainable parameters and the optimizer to a checkpoint's (``validate(_:)`` first).
     private func restore(_ checkpoint: FineTuningCheckpoint<Scalar>) {
         precondition(checkpoint.options == options, "FineTuning: the checkpoint's options differ from this run's")
@@ -206,14 +255,45 @@ public final class FineTuning<Model: CausalLanguageModel> {
     }
 
     /// Restarts every LoRA layer's dropout masks (in the model and its replicas, on a dense or a
-    /// quantized base) from the seed, the step and the layer's place, so a step's masks do not
-    /// depend on the steps before it.
+    /// quantized base) from the seed, the step, the rank and the layer's place, so a step's masks do
+    /// not depend on the steps before it and ranks do not repeat each other's masks.
     private func reseedDropout(step: Int) {
+        let rank = reduction?.rank ?? 0
         for (w, worker) in trainer.workerModels.enumerated() {
             worker.reseedAdapterDropout { index in
-                var generator = SeededGenerator(seed: options.seed ^ UInt64(step) &* 0x100_0000_01B3 ^ UInt64(w << 20 | index))
+                var generator = SeededGenerator(
+                    seed: options.seed ^ UInt64(step) &* 0x100_0000_01B3 ^ UInt64(rank << 40 | w << 20 | index))
                 return generator.next()
             }
+        }
+    }
+}
+
+/// What rank 0 sends before the matrices when a run over several processes starts: the part of
+/// its state that is not a matrix, as JSON.
+private struct StartHeader: Codable {
+    var losses: [Double]
+    var evaluations: [Int: Double]
+    var optimizerSteps: Int
+
+    init(losses: [Double], evaluations: [Int: Double], optimizerSteps: Int) {
+        (self.losses, self.evaluations, self.optimizerSteps) = (losses, evaluations, optimizerSteps)
+    }
+
+    /// Decodes what ``encoded`` gave on rank 0 (the same program wrote it: anything else is a bug).
+    init(decoding bytes: [UInt8]) {
+        do {
+            self = try JSONDecoder().decode(StartHeader.self, from: Data(bytes))
+        } catch {
+            preconditionFailure("FineTuning: rank 0's start header does not decode: \(error)")
+        }
+    }
+
+    var encoded: [UInt8] {
+        do {
+            return Array(try JSONEncoder().encode(self))
+        } catch {
+            preconditionFailure("FineTuning: the start header does not encode: \(error)")
         }
     }
 }
