@@ -22,6 +22,32 @@ extension LoRAAdapter: AdapterSwapping {
     }
 }
 
+/// New `A` and `B` written between two reads of an adapter's weights (an optimizer step writes
+/// them one at a time), to be swapped in together.
+struct PendingFactors<Scalar: MatrixScalar> {
+    /// Which factor a write changes.
+    enum Factor { case a, b }
+
+    private(set) var factors: (a: Matrix<Scalar>, b: Matrix<Scalar>)?
+
+    /// Changes `factor` in place, starting from the pending pair or else `current`.
+    mutating func modify(_ factor: Factor, of current: (a: Matrix<Scalar>, b: Matrix<Scalar>), _ body: (inout Matrix<Scalar>) -> Void) {
+        var pair = factors ?? current
+        factors = nil  // so `pair` holds the only reference to a pending factor, changed in place
+        switch factor {
+        case .a: body(&pair.a)
+        case .b: body(&pair.b)
+        }
+        factors = pair
+    }
+
+    /// The pending pair, if any, leaving none.
+    mutating func take() -> (a: Matrix<Scalar>, b: Matrix<Scalar>)? {
+        defer { factors = nil }
+        return factors
+    }
+}
+
 /// Holds an adapted layer's weights, so parameters can read and update them without capturing
 /// the layer.
 ///
@@ -32,7 +58,7 @@ extension LoRAAdapter: AdapterSwapping {
 final class AdapterStorage<Weights: AdapterSwapping> {
     typealias Scalar = Weights.Scalar
     private var current: Weights
-    private var pending: (a: Matrix<Scalar>, b: Matrix<Scalar>)?
+    private var pending = PendingFactors<Scalar>()
     private let lock = NSLock()
 
     init(_ weights: Weights) { current = weights }
@@ -44,25 +70,11 @@ final class AdapterStorage<Weights: AdapterSwapping> {
         }
     }
 
-    var a: Matrix<Scalar> { lock.withLock { pending?.a ?? current.a } }
-    var b: Matrix<Scalar> { lock.withLock { pending?.b ?? current.b } }
+    var a: Matrix<Scalar> { lock.withLock { pending.factors?.a ?? current.a } }
+    var b: Matrix<Scalar> { lock.withLock { pending.factors?.b ?? current.b } }
 
-    func modifyA(_ body: (inout Matrix<Scalar>) -> Void) {
-        lock.withLock {
-            var factors = pending ?? (current.a, current.b)
-            pending = nil  // so `factors` holds the only reference to a pending `A`, changed in place
-            body(&factors.a)
-            pending = factors
-        }
-    }
-
-    func modifyB(_ body: (inout Matrix<Scalar>) -> Void) {
-        lock.withLock {
-            var factors = pending ?? (current.a, current.b)
-            pending = nil
-            body(&factors.b)
-            pending = factors
-        }
+    func modify(_ factor: PendingFactors<Scalar>.Factor, _ body: (inout Matrix<Scalar>) -> Void) {
+        lock.withLock { pending.modify(factor, of: (current.a, current.b), body) }
     }
 
     func modifyWeights(_ body: (inout Weights) -> Void) {
@@ -73,8 +85,7 @@ final class AdapterStorage<Weights: AdapterSwapping> {
     }
 
     private func synchronize() {
-        guard let (a, b) = pending else { return }
-        pending = nil
+        guard let (a, b) = pending.take() else { return }
         current.swapAdapter(a: a, b: b, scale: current.scale)
     }
 }

@@ -37,7 +37,7 @@ public final class LoRALinear<Scalar: MatrixScalar>: LinearLayer, TrainingModeSw
     /// the storage and read it from several threads at once, hence the lock.
     private final class Storage {
         private var current: LoRAWeights<Scalar>
-        private var pending: (a: Matrix<Scalar>, b: Matrix<Scalar>)?
+        private var pending = PendingFactors<Scalar>()
         /// DoRA's magnitude `m: 1×d`; `nil` for plain LoRA.
         private var magnitudeValue: Matrix<Scalar>?
         /// `‖W + s·B·A‖` per row for the current `A`, `B` (computed at first use after a change),
@@ -60,26 +60,12 @@ public final class LoRALinear<Scalar: MatrixScalar>: LinearLayer, TrainingModeSw
             }
         }
 
-        var a: Matrix<Scalar> { lock.withLock { pending?.a ?? current.a } }
-        var b: Matrix<Scalar> { lock.withLock { pending?.b ?? current.b } }
+        var a: Matrix<Scalar> { lock.withLock { pending.factors?.a ?? current.a } }
+        var b: Matrix<Scalar> { lock.withLock { pending.factors?.b ?? current.b } }
         var magnitude: Matrix<Scalar>? { lock.withLock { magnitudeValue } }
 
-        func modifyA(_ body: (inout Matrix<Scalar>) -> Void) {
-            lock.withLock {
-                var factors = pending ?? (current.a, current.b)
-                pending = nil  // so `factors` holds the only reference to a pending `A`, changed in place
-                body(&factors.a)
-                pending = factors
-            }
-        }
-
-        func modifyB(_ body: (inout Matrix<Scalar>) -> Void) {
-            lock.withLock {
-                var factors = pending ?? (current.a, current.b)
-                pending = nil
-                body(&factors.b)
-                pending = factors
-            }
+        func modify(_ factor: PendingFactors<Scalar>.Factor, _ body: (inout Matrix<Scalar>) -> Void) {
+            lock.withLock { pending.modify(factor, of: (current.a, current.b), body) }
         }
 
         func modifyMagnitude(_ body: (inout Matrix<Scalar>) -> Void) {
@@ -158,8 +144,7 @@ public final class LoRALinear<Scalar: MatrixScalar>: LinearLayer, TrainingModeSw
         }
 
         private func synchronize() {
-            guard let (a, b) = pending else { return }
-            pending = nil
+            guard let (a, b) = pending.take() else { return }
             whileUnmerged {
                 current.swapAdapter(a: a, b: b, scale: current.scale)
                 if !normsArePinned { norms = nil }
@@ -221,8 +206,8 @@ public final class LoRALinear<Scalar: MatrixScalar>: LinearLayer, TrainingModeSw
     ) {
         self.storage = storage
         baseWeight = Parameter(get: { storage.weights.base }, modify: nil, trainable: false)
-        loraA = Parameter(get: { storage.a }, modify: { storage.modifyA($0) }, trainable: trainable.a)
-        loraB = Parameter(get: { storage.b }, modify: { storage.modifyB($0) }, trainable: trainable.b)
+        loraA = Parameter(get: { storage.a }, modify: { storage.modify(.a, $0) }, trainable: trainable.a)
+        loraB = Parameter(get: { storage.b }, modify: { storage.modify(.b, $0) }, trainable: trainable.b)
         magnitude = storage.magnitude.map { _ in
             Parameter(get: { storage.magnitude! }, modify: { storage.modifyMagnitude($0) }, trainable: trainable.magnitude)
         }

@@ -38,8 +38,8 @@ public final class QLoRALinear<Scalar: MatrixScalar>: LinearLayer, TrainingModeS
     ) {
         self.storage = storage
         self.base = base
-        loraA = Parameter(get: { storage.a }, modify: { storage.modifyA($0) }, trainable: trainA)
-        loraB = Parameter(get: { storage.b }, modify: { storage.modifyB($0) }, trainable: trainB)
+        loraA = Parameter(get: { storage.a }, modify: { storage.modify(.a, $0) }, trainable: trainA)
+        loraB = Parameter(get: { storage.b }, modify: { storage.modify(.b, $0) }, trainable: trainB)
         path = AdapterPath(dropout: dropout, seed: dropoutSeed)
     }
 
