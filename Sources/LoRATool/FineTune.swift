@@ -13,6 +13,10 @@ struct FineTune: ParsableCommand {
             --eval-every steps and after. A checkpoint in OUT/checkpoint every --save-every steps lets \
             --resume continue a killed run exactly; the adapter is written only when the run ends. Progress \
             goes to standard error, one line per step.
+
+            Under mpirun -np N, the N processes train one run: each takes its share of every batch and \
+            the gradients are summed, so a step is the one a single process takes. Rank 0 reads the \
+            checkpoint, prints and writes; a rank that fails ends them all, naming itself.
             """)
 
     @Option(help: "A .gguf file, a Hugging Face model directory, or a short name in the LoRAKit cache (smollm2).")
@@ -63,13 +67,26 @@ struct FineTune: ParsableCommand {
     }
 
     func run() throws {
+        let processes = try ProcessGroup.launchedByMPI()
+        do {
+            try train(processes: processes)
+        } catch {
+            guard let processes else { throw error }
+            // The other ranks may be waiting for this one in a collective: end them all.
+            printRankFailure(rank: processes.rank, error)
+            processes.abort(exitCode: 1)
+        }
+    }
+
+    /// The run, as the only process or as one rank of `processes`.
+    private func train(processes: (any GradientReduction)?) throws {
         threads.apply()
         let outURL = URL(fileURLWithPath: out)
-        let job = try FineTuneJob(command: self, outURL: outURL)
+        let job = try FineTuneJob(command: self, outURL: outURL, processes: processes)
         let run = job.run
         let checkpointURL = outURL.appendingPathComponent("checkpoint")
         var resumed: FineTuningCheckpoint<Float>?
-        if resume {
+        if resume && run.isPrimaryRank {
             let checkpoint = try FineTuningCheckpoint<Float>.read(from: checkpointURL)
             try run.validate(checkpoint)
             printProgress("resuming at step \(checkpoint.step) of \(run.options.steps)")
@@ -79,6 +96,7 @@ struct FineTune: ParsableCommand {
             resumingFrom: resumed, evaluateEvery: evalEvery, saveEvery: saveEvery,
             save: { try $0.write(to: checkpointURL) },
             progress: { printProgress(Self.progressLine($0)) })
+        guard run.isPrimaryRank else { return }
         try job.writeAdapter(to: outURL)
         try? FileManager.default.removeItem(at: checkpointURL)
         let report = FineTuningReport(

@@ -10,7 +10,8 @@ struct FineTuneJob {
     let adapted: [String]
     let run: FineTuning<LlamaForCausalLM<Float>>
 
-    init(command: FineTune, outURL: URL) throws {
+    /// With `processes`, this is one rank of a run over several (only rank 0 prints).
+    init(command: FineTune, outURL: URL, processes: (any GradientReduction)?) throws {
         try Self.checkOutput(outURL, resume: command.resume, force: command.force)
         let modelURL = try ModelLocation.resolve(command.model)
         language = try LanguageModel(url: modelURL, keepingQuantizedBlocks: false)
@@ -36,14 +37,17 @@ struct FineTuneJob {
         var generator = SeededGenerator(seed: command.seed)
         adapted = try model.injectLoRA(lora, using: &generator).wrapped.map(\.path)
         configuration = lora
-        printProgress("LoRA r=\(lora.rank) α=\(lora.alpha) on \(adapted.count) modules: \(model.trainableParameterCount.formatted()) trainable parameters; \(windows.count) training sequences of \(command.context) tokens")
+        if (processes?.rank ?? 0) == 0 {
+            printProgress("LoRA r=\(lora.rank) α=\(lora.alpha) on \(adapted.count) modules: \(model.trainableParameterCount.formatted()) trainable parameters; \(windows.count) training sequences of \(command.context) tokens")
+        }
         let steps = command.steps ?? max(1, command.epochs! * windows.count / (command.batchSize * command.accumulate))
         run = FineTuning(
             model: model, trainingWindows: windows, evaluationWindows: evaluation,
             options: FineTuningOptions(
                 steps: steps, batchSize: command.batchSize, context: command.context, accumulate: command.accumulate,
                 learningRate: command.lr, weightDecay: command.weightDecay, warmupSteps: command.warmupSteps,
-                decay: command.schedule, maxGradientNorm: command.clipNorm, seed: command.seed, replicas: command.replicas))
+                decay: command.schedule, maxGradientNorm: command.clipNorm, seed: command.seed, replicas: command.replicas),
+            reduction: processes)
     }
 
     /// The adapter as PEFT saves it for this model (`adapter_config.json`, `adapter_model.safetensors`

@@ -26,7 +26,7 @@ public func executableOnPath(_ name: String) -> URL? {
 /// `timeout` seconds is terminated (a hang fails instead of blocking the suite).
 public func runProgram(
     _ executable: URL, _ arguments: [String], environment: [String: String] = ProcessInfo.processInfo.environment,
-    timeout: Double = 300
+    timeout: Double = 1800
 ) throws -> CommandRun {
     let process = Process()
     process.executableURL = executable
@@ -44,12 +44,30 @@ public func runProgram(
                       standardError: String(decoding: errorData, as: UTF8.self))
 }
 
-/// Runs the `lora` executable built next to the test bundle with `arguments` and waits for it.
-/// `environment` nil: this process's, and when it has no `OPENBLAS_CORETYPE`, `LORAKIT_NO_BLAS_FIX=1`
-/// too, so `lora` runs the test process's BLAS core without restarting (whose notice on stderr
-/// the tests of stderr would count). BLASCoreFixTests pass environments of their own.
-public func runLora(_ arguments: [String], environment: [String: String]? = nil) throws -> CommandRun {
+/// This process's environment, with `LORAKIT_NO_BLAS_FIX=1` when it has no `OPENBLAS_CORETYPE`, so
+/// `lora` runs the test process's BLAS core without restarting (whose notice on stderr the tests
+/// of stderr would count).
+public var loraEnvironment: [String: String] {
     var inherited = ProcessInfo.processInfo.environment
     if inherited["OPENBLAS_CORETYPE"] == nil { inherited["LORAKIT_NO_BLAS_FIX"] = "1" }
-    return try runProgram(loraExecutableURL, arguments, environment: environment ?? inherited)
+    return inherited
+}
+
+/// Runs the `lora` executable built next to the test bundle with `arguments` and waits for it,
+/// in `environment` (nil: ``loraEnvironment``; BLASCoreFixTests pass environments of their own).
+public func runLora(_ arguments: [String], environment: [String: String]? = nil) throws -> CommandRun {
+    try runProgram(loraExecutableURL, arguments, environment: environment ?? loraEnvironment)
+}
+
+/// Open MPI's `mpirun`, if it is installed (scripts/setup installs it).
+public let mpirun = executableOnPath("mpirun")
+
+/// Runs `executable` with `arguments` as the `ranks` processes of one `mpirun` (as root, and with
+/// more ranks than cores if need be), in `environment`, and waits for it; needs ``mpirun``.
+public func runUnderMPI(
+    ranks: Int, _ executable: URL, _ arguments: [String], environment: [String: String]
+) throws -> CommandRun {
+    try runProgram(
+        mpirun!, ["--allow-run-as-root", "--oversubscribe", "-np", "\(ranks)", executable.path] + arguments,
+        environment: environment)
 }

@@ -1,5 +1,6 @@
 import CommandTestSupport
 import Foundation
+import LinearAlgebra
 import Models
 import PEFT
 import Testing
@@ -68,9 +69,7 @@ struct FineTuneCommandTests {
         let process = Process()
         process.executableURL = loraExecutableURL
         process.arguments = arguments(w, out: parts) + ["--save-every", "2"]
-        var environment = ProcessInfo.processInfo.environment
-        if environment["OPENBLAS_CORETYPE"] == nil { environment["LORAKIT_NO_BLAS_FIX"] = "1" }
-        process.environment = environment
+        process.environment = loraEnvironment
         let errors = Pipe()
         process.standardError = errors
         process.standardOutput = Pipe()
@@ -103,6 +102,42 @@ struct FineTuneCommandTests {
         #expect(run.status == 0, "\(run.standardError)")
         #expect(run.standardError.contains("base projections in nf4-dq: 210 layers"))
         try checkShortRun(run, out: out)
+    }
+
+    /// The same run as two ranks of `mpirun`: the losses, perplexities and adapter of one process
+    /// within Float rounding (the gradients are summed in another order, which Adam's first steps
+    /// amplify in elements whose gradient is near zero, hence the Frobenius norm), reported once.
+    @Test(.enabled(if: mpirun != nil, "mpirun is not installed: scripts/setup installs openmpi-bin"))
+    func twoRanksOfMPIFineTuneAsOneProcess() throws {
+        let w = try workspace()
+        defer { try? FileManager.default.removeItem(at: w.directory) }
+        let alone = w.directory.appendingPathComponent("alone").path, spread = w.directory.appendingPathComponent("spread").path
+        let one = try runLora(arguments(w, out: alone, steps: 2) + ["--threads", "1"])
+        #expect(one.status == 0, "\(one.standardError)")
+        let two = try runUnderMPI(
+            ranks: 2, loraExecutableURL, arguments(w, out: spread, steps: 2) + ["--threads", "1"], environment: loraEnvironment)
+        #expect(two.status == 0, "\(two.standardError)")
+        let lines = two.standardError.split(separator: "\n")
+        #expect(lines.filter { $0.hasPrefix("LoRA r=") }.count == 1 && lines.filter { $0.hasPrefix("step ") }.count == 2,
+                "rank 0 alone prints: \(two.standardError)")
+        let a = try #require(try JSONSerialization.jsonObject(with: Data(one.standardOutput.utf8)) as? [String: Any])
+        let b = try #require(try JSONSerialization.jsonObject(with: Data(two.standardOutput.utf8)) as? [String: Any])
+        for (x, y) in zip(try #require(a["losses"] as? [Double]), try #require(b["losses"] as? [Double])) {
+            #expect(abs(x - y) <= 1e-4 * abs(x))
+        }
+        for key in ["initial_eval_perplexity", "final_eval_perplexity"] {
+            let (x, y) = (try #require(a[key] as? Double), try #require(b[key] as? Double))
+            #expect(abs(x - y) <= 1e-4 * x, "\(key): \(x) alone, \(y) over 2 ranks")
+        }
+        let (first, _) = try PEFTAdapter<Float>.read(from: URL(fileURLWithPath: alone))
+        let (second, _) = try PEFTAdapter<Float>.read(from: URL(fileURLWithPath: spread))
+        for path in first.modulePaths {
+            let (x, y) = (first.modules[path]!, second.modules[path]!)
+            for (p, q) in [(x.a, y.a), (x.b, y.b)] {
+                let difference = (p - q).frobeniusNorm / max(p.frobeniusNorm, .leastNormalMagnitude)
+                #expect(difference <= 1e-4, "\(path): \(difference)")
+            }
+        }
     }
 
     @Test func badInputsGiveOneLineErrors() throws {

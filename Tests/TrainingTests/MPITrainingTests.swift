@@ -5,9 +5,6 @@ import Testing
 import Training
 import TrainingTestSupport
 
-/// `mpirun`, when Open MPI is installed (scripts/setup installs it).
-private let mpirun = executableOnPath("mpirun")
-
 /// Fine-tuning over processes: `MPITrainingCheck` runs the tests' tiny fine-tuning alone and as
 /// the ranks of one `mpirun`.
 @Suite(
@@ -23,9 +20,7 @@ struct MPITrainingTests {
         let program = builtExecutable("MPITrainingCheck")
         let environment = ProcessInfo.processInfo.environment.merging(Self.environment.merging(environment) { $1 }) { $1 }
         guard let ranks else { return try runProgram(program, arguments, environment: environment) }
-        return try runProgram(
-            mpirun!, ["--allow-run-as-root", "--oversubscribe", "-np", "\(ranks)", program.path] + arguments,
-            environment: environment)
+        return try runUnderMPI(ranks: ranks, program, arguments, environment: environment)
     }
 
     /// The final state a successful check wrote to `directory`.
