@@ -255,16 +255,16 @@ public final class FineTuning<Model: CausalLanguageModel> {
         optimizer.restore(checkpoint.optimizer)
     }
 
-    /// Restarts every LoRA layer's dropout masks (in the model and its replicas) from the seed,
-    /// the step, the rank and the layer's place, so a step's masks do not depend on the steps
-    /// before it and ranks do not repeat each other's masks.
+    /// Restarts every LoRA layer's dropout masks (in the model and its replicas, on a dense or a
+    /// quantized base) from the seed, the step, the rank and the layer's place, so a step's masks do
+    /// not depend on the steps before it and ranks do not repeat each other's masks.
     private func reseedDropout(step: Int) {
         let rank = reduction?.rank ?? 0
         for (w, worker) in trainer.workerModels.enumerated() {
-            for (index, (_, layer)) in worker.loraLayers().enumerated() {
+            worker.reseedAdapterDropout { index in
                 var generator = SeededGenerator(
                     seed: options.seed ^ UInt64(step) &* 0x100_0000_01B3 ^ UInt64(rank << 40 | w << 20 | index))
-                layer.reseedDropout(generator.next())
+                return generator.next()
             }
         }
     }
