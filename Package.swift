@@ -74,7 +74,7 @@ let package = Package(
             name: "LoRAKit",
             dependencies: [
                 "LinearAlgebra", "FileSafety", "TensorFormats", "LowRank", "ModelSizing", "NN", "Optimizers", "LoRA", "PEFT",
-                "Training", "Plotting", "Reporting", "Tokenizers", "Models",
+                "Training", "Plotting", "Reporting", "Tokenizers", "Models", "Quantization",
             ]),
         .executableTarget(
             name: "LoRATool",
@@ -108,7 +108,7 @@ let package = Package(
         .testTarget(
             name: "QuantizationTests", dependencies: ["Quantization", "NN", "LinearAlgebra", "TensorFormats"],
             resources: [.copy("Fixtures")]),
-        .testTarget(name: "LoRATests", dependencies: ["LoRA", "NN", "CLowRankKernel", "LoRATool", "CommandTestSupport"]),
+        .testTarget(name: "LoRATests", dependencies: ["LoRA", "NN", "Quantization", "CLowRankKernel", "LoRATool", "CommandTestSupport"]),
         .testTarget(
             name: "PEFTTests", dependencies: ["PEFT", "LoRA", "NN", "LinearAlgebra", "TensorFormats", "CommandTestSupport"],
             resources: [.copy("Fixtures")]),
@@ -128,6 +128,9 @@ let package = Package(
             name: "ModelsTests", dependencies: ["Models", "NN", "LinearAlgebra", "TensorFormats", "Tokenizers", "PEFT", "LoRA"],
             resources: [.copy("Fixtures")]),
 
+        .executableTarget(
+            name: "QLoRATiming", dependencies: ["LinearAlgebra", "NN", "Quantization", "TensorFormats"],
+            path: "Benchmarks/QLoRATiming"),
         .executableTarget(
             name: "LinearAlgebraBenchmarks",
             dependencies: ["LinearAlgebra", .product(name: "Benchmark", package: "benchmark")],

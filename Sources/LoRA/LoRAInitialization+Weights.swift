@@ -8,6 +8,9 @@ public enum LoRAInitializationError: Error, Equatable, Sendable, CustomStringCon
     case rankExceedsMatrix(scheme: String, rank: Int, shape: String)
     /// The SVD (PiSSA) or QR (OLoRA) of the base weight failed.
     case decomposition(scheme: String, LAPACKError)
+    /// PiSSA and OLoRA factor a dense `W`, and DoRA takes its row norms, which a frozen
+    /// (quantized) base does not have.
+    case needsDenseBase(scheme: String)
 
     public var description: String {
         switch self {
@@ -17,6 +20,8 @@ public enum LoRAInitializationError: Error, Equatable, Sendable, CustomStringCon
             "\(scheme) rank \(rank) exceeds the smaller side of W \(shape)"
         case let .decomposition(scheme, error):
             "\(scheme) decomposition of W failed: \(error)"
+        case let .needsDenseBase(scheme):
+            "\(scheme) needs a dense base weight; this base is quantized"
         }
     }
 }
@@ -37,16 +42,9 @@ extension LoRAInitialization {
         let (d, k) = (base.rows, base.columns)
         precondition(r > 0, "LoRA rank \(r) must be positive")
         switch self {
-        case .kaimingUniform:
-            return LoRAWeights(base: base, a: .kaimingUniform(rows: r, columns: k, using: &generator), b: .zeros(d, r), scale: scale)
-        case .gaussian:
+        case .kaimingUniform, .gaussian, .random, .other:
             return LoRAWeights(
-                base: base, a: .randomNormal(rows: r, columns: k, standardDeviation: 1 / Scalar(r), using: &generator),
-                b: .zeros(d, r), scale: scale)
-        case .random:
-            return LoRAWeights(
-                base: base, a: .kaimingUniform(rows: r, columns: k, using: &generator),
-                b: .kaimingUniform(rows: d, columns: r, using: &generator), scale: scale)
+                base: base, adapter: try makeAdapter(outFeatures: d, inFeatures: k, rank: r, scale: scale, using: &generator))
         case .pissa:
             guard r <= min(d, k) else { throw .rankExceedsMatrix(scheme: "PiSSA", rank: r, shape: base.shapeDescription) }
             let svd: SingularValueDecomposition<Scalar>
@@ -60,6 +58,31 @@ extension LoRAInitialization {
             let qr: (q: Matrix<Scalar>, r: Matrix<Scalar>)
             do { qr = try base.qrDecomposition() } catch { throw .decomposition(scheme: "OLoRA", error) }
             return Self.residualWeights(base: base, a: qr.r[rows: 0..<r], b: qr.q[columns: 0..<r], scale: scale)
+        }
+    }
+
+    /// An adapter for a base of `d = outFeatures` by `k = inFeatures` that needs no base values, drawn
+    /// as ``makeWeights(base:rank:scale:using:)`` draws it; PiSSA and OLoRA, which factor `W`, throw
+    /// `.needsDenseBase`.
+    public func makeAdapter<Scalar: MatrixScalar>(
+        outFeatures d: Int, inFeatures k: Int, rank r: Int, scale: Scalar, using generator: inout some RandomNumberGenerator
+    ) throws(LoRAInitializationError) -> LoRAAdapter<Scalar> {
+        precondition(r > 0, "LoRA rank \(r) must be positive")
+        switch self {
+        case .kaimingUniform:
+            return LoRAAdapter(a: .kaimingUniform(rows: r, columns: k, using: &generator), b: .zeros(d, r), scale: scale)
+        case .gaussian:
+            return LoRAAdapter(
+                a: .randomNormal(rows: r, columns: k, standardDeviation: 1 / Scalar(r), using: &generator), b: .zeros(d, r),
+                scale: scale)
+        case .random:
+            return LoRAAdapter(
+                a: .kaimingUniform(rows: r, columns: k, using: &generator),
+                b: .kaimingUniform(rows: d, columns: r, using: &generator), scale: scale)
+        case .pissa:
+            throw .needsDenseBase(scheme: "pissa")
+        case .olora:
+            throw .needsDenseBase(scheme: "olora")
         case let .other(scheme):
             throw .unsupported(scheme: scheme)
         }

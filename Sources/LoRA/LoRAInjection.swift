@@ -57,7 +57,9 @@ extension Module {
     /// (``Linear``, or a projection that keeps other forms of its weight besides) whose path
     /// matches ``LoRAConfiguration/targets(_:)`` is replaced by a ``LoRALinear`` with the rank
     /// and scaling of its path (rank and alpha patterns, rsLoRA), the configured initialisation
-    /// and dropout, and DoRA's magnitude when `use_dora` is set; everything else is frozen. Bias mode `lora_only` makes the
+    /// and dropout, and DoRA's magnitude when `use_dora` is set; every ``FrozenLinearLayer`` (a
+    /// quantized base) by a ``QLoRALinear`` on it the same way (PiSSA, OLoRA and DoRA, which read a
+    /// dense `W`, throw there); everything else is frozen. Bias mode `lora_only` makes the
     /// wrapped layers' biases trainable, `all` every parameter whose name ends in `bias`.
     ///
     /// Throws when the configuration is invalid, nothing matches, or an initialisation fails
@@ -67,11 +69,12 @@ extension Module {
         _ configuration: LoRAConfiguration, using generator: inout some RandomNumberGenerator
     ) throws(LoRAInjectionError) -> LoRAInjectionReport {
         do { try configuration.validate() } catch { throw .invalidConfiguration(error) }
-        var candidates: [(container: any LinearLayerContainer<Scalar>, name: String, path: String, linear: any WeightedLinearLayer<Scalar>)] = []
+        var candidates: [(container: any LinearLayerContainer<Scalar>, name: String, path: String, linear: any LinearLayer<Scalar>)] = []
         for (path, module) in namedModules() {
             guard let container = module as? any LinearLayerContainer<Scalar> else { continue }
             for (name, child) in container.children {
-                guard let linear = child as? any WeightedLinearLayer<Scalar> else { continue }
+                guard let linear = child as? any LinearLayer<Scalar>,
+                      linear is any WeightedLinearLayer<Scalar> || linear is any FrozenLinearLayer<Scalar> else { continue }
                 candidates.append((container, name, path.isEmpty ? name : path + "." + name, linear))
             }
         }
@@ -84,17 +87,12 @@ extension Module {
         for (container, name, path, linear) in matches {
             let rank = configuration.rank(forModule: path)
             let scale = configuration.scaling(forModule: path)
-            let weights: LoRAWeights<Scalar>
+            let layer: any LinearLayer<Scalar>
             do {
-                weights = try configuration.initialization.makeWeights(
-                    base: linear.weight.value, rank: rank, scale: Scalar(scale), using: &generator)
+                layer = try Self.adapted(linear, rank: rank, scale: Scalar(scale), configuration: configuration, using: &generator)
             } catch {
                 throw .initialization(module: path, error)
             }
-            let layer = LoRALinear(
-                weights: weights, bias: linear.bias, trainBias: configuration.bias != .none,
-                dropout: Scalar(configuration.dropout), dropoutSeed: generator.next(),
-                variant: configuration.useDoRA ? .dora() : .standard)
             container.replaceLinearLayer(named: name, with: layer)
             wrapped.append((path, rank, scale))
         }
@@ -103,6 +101,51 @@ extension Module {
         }
         return LoRAInjectionReport(
             wrapped: wrapped, trainableParameters: trainableParameterCount, totalParameters: parameterCount)
+    }
+
+    /// `linear` with an adapter: a ``LoRALinear`` on a ``WeightedLinearLayer``'s `W`, a
+    /// ``QLoRALinear`` around a ``FrozenLinearLayer``.
+    private static func adapted(
+        _ linear: any LinearLayer<Scalar>, rank: Int, scale: Scalar, configuration: LoRAConfiguration,
+        using generator: inout some RandomNumberGenerator
+    ) throws(LoRAInitializationError) -> any LinearLayer<Scalar> {
+        let dropout = Scalar(configuration.dropout)
+        if let weighted = linear as? any WeightedLinearLayer<Scalar> {
+            let weights = try configuration.initialization.makeWeights(
+                base: weighted.weight.value, rank: rank, scale: scale, using: &generator)
+            return LoRALinear(
+                weights: weights, bias: weighted.bias, trainBias: configuration.bias != .none, dropout: dropout,
+                dropoutSeed: generator.next(), variant: configuration.useDoRA ? .dora() : .standard)
+        }
+        guard !configuration.useDoRA else { throw .needsDenseBase(scheme: "DoRA") }
+        let adapter = try configuration.initialization.makeAdapter(
+            outFeatures: linear.outFeatures, inFeatures: linear.inFeatures, rank: rank, scale: scale, using: &generator)
+        let layer = QLoRALinear(base: linear, adapter: adapter, dropout: dropout, dropoutSeed: generator.next())
+        if configuration.bias != .none {
+            for (name, parameter) in linear.localParameters where name == "bias" && parameter.isWritable { parameter.isTrainable = true }
+        }
+        return layer
+    }
+
+    /// Every ``QLoRALinear`` in the model with its path, in model order.
+    public func qloraLayers() -> [(path: String, layer: QLoRALinear<Scalar>)] {
+        namedModules().compactMap { path, module in (module as? QLoRALinear<Scalar>).map { (path, $0) } }
+    }
+
+    /// Restarts the dropout masks of every ``LoRALinear`` and ``QLoRALinear``, in model order, the
+    /// `i`-th from `seed(i)`.
+    public func reseedAdapterDropout(_ seed: (Int) -> UInt64) {
+        var index = 0
+        for (_, module) in namedModules() {
+            if let layer = module as? LoRALinear<Scalar> {
+                layer.reseedDropout(seed(index))
+            } else if let layer = module as? QLoRALinear<Scalar> {
+                layer.reseedDropout(seed(index))
+            } else {
+                continue
+            }
+            index += 1
+        }
     }
 
     /// Every ``LoRALinear`` in the model with its path, in model order.

@@ -37,7 +37,7 @@ public final class LoRALinear<Scalar: MatrixScalar>: LinearLayer, TrainingModeSw
     /// the storage and read it from several threads at once, hence the lock.
     private final class Storage {
         private var current: LoRAWeights<Scalar>
-        private var pending: (a: Matrix<Scalar>, b: Matrix<Scalar>)?
+        private var pending = PendingFactors<Scalar>()
         /// DoRA's magnitude `m: 1×d`; `nil` for plain LoRA.
         private var magnitudeValue: Matrix<Scalar>?
         /// `‖W + s·B·A‖` per row for the current `A`, `B` (computed at first use after a change),
@@ -60,26 +60,12 @@ public final class LoRALinear<Scalar: MatrixScalar>: LinearLayer, TrainingModeSw
             }
         }
 
-        var a: Matrix<Scalar> { lock.withLock { pending?.a ?? current.a } }
-        var b: Matrix<Scalar> { lock.withLock { pending?.b ?? current.b } }
+        var a: Matrix<Scalar> { lock.withLock { pending.factors?.a ?? current.a } }
+        var b: Matrix<Scalar> { lock.withLock { pending.factors?.b ?? current.b } }
         var magnitude: Matrix<Scalar>? { lock.withLock { magnitudeValue } }
 
-        func modifyA(_ body: (inout Matrix<Scalar>) -> Void) {
-            lock.withLock {
-                var factors = pending ?? (current.a, current.b)
-                pending = nil  // so `factors` holds the only reference to a pending `A`, changed in place
-                body(&factors.a)
-                pending = factors
-            }
-        }
-
-        func modifyB(_ body: (inout Matrix<Scalar>) -> Void) {
-            lock.withLock {
-                var factors = pending ?? (current.a, current.b)
-                pending = nil
-                body(&factors.b)
-                pending = factors
-            }
+        func modify(_ factor: PendingFactors<Scalar>.Factor, _ body: (inout Matrix<Scalar>) -> Void) {
+            lock.withLock { pending.modify(factor, of: (current.a, current.b), body) }
         }
 
         func modifyMagnitude(_ body: (inout Matrix<Scalar>) -> Void) {
@@ -158,8 +144,7 @@ public final class LoRALinear<Scalar: MatrixScalar>: LinearLayer, TrainingModeSw
         }
 
         private func synchronize() {
-            guard let (a, b) = pending else { return }
-            pending = nil
+            guard let (a, b) = pending.take() else { return }
             whileUnmerged {
                 current.swapAdapter(a: a, b: b, scale: current.scale)
                 if !normsArePinned { norms = nil }
@@ -179,16 +164,11 @@ public final class LoRALinear<Scalar: MatrixScalar>: LinearLayer, TrainingModeSw
     /// DoRA's magnitude `m: 1×d` (`nil` for plain LoRA).
     public let magnitude: Parameter<Scalar>?
     /// The probability that dropout zeroes an input element of the adapter path.
-    public let dropoutProbability: Scalar
+    public var dropoutProbability: Scalar { path.dropoutProbability }
     /// Whether dropout is applied (training) or not (evaluation).
     public var isTraining = true
-    private var dropoutGenerator: SeededGenerator
-    private var input = Matrix<Scalar>.zeros(0, 0)
-    private var adapterInput = Matrix<Scalar>.zeros(0, 0)
-    private var dropoutMask: [Scalar] = []
-    /// `Tᵀ = A·Xᵀ` (`r×n`) from the last forward.
-    private var projected = Matrix<Scalar>.zeros(0, 0)
-    private var projectedGradient = Matrix<Scalar>.zeros(0, 0)
+    /// Dropout, the forward's caches and the adapter's gradients.
+    private var path: AdapterPath<Scalar>
     /// DoRA's `Z = dropout(X)·(W + s·B·A)ᵀ`, `f` and `n` from the last forward, and `G_f = G⊙f`
     /// from the last backward.
     private var direction = Matrix<Scalar>.zeros(0, 0)
@@ -202,7 +182,6 @@ public final class LoRALinear<Scalar: MatrixScalar>: LinearLayer, TrainingModeSw
         weights: LoRAWeights<Scalar>, bias: Parameter<Scalar>?, trainBias: Bool = false,
         dropout: Scalar = 0, dropoutSeed: UInt64 = 0, variant: LoRAVariant<Scalar> = .standard
     ) {
-        precondition(dropout >= 0 && dropout < 1, "LoRALinear: dropout \(dropout) outside [0, 1)")
         precondition(!weights.isMerged, "LoRALinear: the weights are merged; a layer starts unmerged")
         if let bias {
             precondition(bias.value.rows == 1 && bias.value.columns == weights.outFeatures,
@@ -227,14 +206,13 @@ public final class LoRALinear<Scalar: MatrixScalar>: LinearLayer, TrainingModeSw
     ) {
         self.storage = storage
         baseWeight = Parameter(get: { storage.weights.base }, modify: nil, trainable: false)
-        loraA = Parameter(get: { storage.a }, modify: { storage.modifyA($0) }, trainable: trainable.a)
-        loraB = Parameter(get: { storage.b }, modify: { storage.modifyB($0) }, trainable: trainable.b)
+        loraA = Parameter(get: { storage.a }, modify: { storage.modify(.a, $0) }, trainable: trainable.a)
+        loraB = Parameter(get: { storage.b }, modify: { storage.modify(.b, $0) }, trainable: trainable.b)
         magnitude = storage.magnitude.map { _ in
             Parameter(get: { storage.magnitude! }, modify: { storage.modifyMagnitude($0) }, trainable: trainable.magnitude)
         }
         self.bias = bias
-        dropoutProbability = dropout
-        dropoutGenerator = SeededGenerator(seed: dropoutSeed)
+        path = AdapterPath(dropout: dropout, seed: dropoutSeed)
     }
 
     /// The weights `W`, `A`, `B`, `s` and the merged flag (`W` holds `diag(f)·(W + s·B·A)` while a
@@ -273,7 +251,7 @@ public final class LoRALinear<Scalar: MatrixScalar>: LinearLayer, TrainingModeSw
         let replica = LoRALinear(
             storage: storage, bias: bias?.replica(),
             trainable: (loraA.isTrainable, loraB.isTrainable, magnitude?.isTrainable ?? false),
-            dropout: dropoutProbability, dropoutSeed: dropoutGenerator.next())
+            dropout: dropoutProbability, dropoutSeed: path.replicaSeed())
         replica.isTraining = isTraining
         return replica
     }
@@ -292,7 +270,7 @@ public final class LoRALinear<Scalar: MatrixScalar>: LinearLayer, TrainingModeSw
     }
 
     /// Restarts the dropout mask sequence from `seed` (for reproducible runs and gradient checks).
-    public func reseedDropout(_ seed: UInt64) { dropoutGenerator = SeededGenerator(seed: seed) }
+    public func reseedDropout(_ seed: UInt64) { path.reseed(seed) }
 
     private var dropoutIsActive: Bool { isTraining && dropoutProbability > 0 && !isMerged }
 
@@ -300,25 +278,21 @@ public final class LoRALinear<Scalar: MatrixScalar>: LinearLayer, TrainingModeSw
     @_specialize(where Scalar == Double)
     public func forward(_ input: Matrix<Scalar>) -> Matrix<Scalar> {
         let weights = storage.weights
-        let (n, r) = (input.rows, weights.rank)
         precondition(input.columns == weights.inFeatures,
                      "LoRALinear.forward: X \(input.shapeDescription) does not fit W \(weights.base.shapeDescription)")
-        self.input = input
-        if projected.rows != r || projected.columns != n { projected = .zeros(r, n) }
-        var output = Matrix<Scalar>.unsafeUninitialized(n, weights.outFeatures)
+        let adapterInput = path.begin(input, rank: weights.rank, dropping: dropoutIsActive)
+        var output = Matrix<Scalar>.unsafeUninitialized(input.rows, weights.outFeatures)
         let dora = isDoRA && !weights.isMerged
         if dora { (doraFactors, doraNorms) = storage.doraFactorsAndNorms }
         if dropoutIsActive {
-            adapterInput = drop(input)
             Matrix.gemm(input, weights.base, transposeB: .transposed, into: &output)
             if dora {
-                addDoRADirection(weights, to: &output)
+                addDoRADirection(weights, adapterInput, to: &output)
             } else {
-                weights.addAdapter(adapterInput, to: &output, workspace: &projected)
+                weights.addAdapter(adapterInput, to: &output, workspace: &path.projected)
             }
         } else {
-            adapterInput = input
-            weights.forward(input, into: &output, workspace: &projected)
+            weights.forward(input, into: &output, workspace: &path.projected)
             if dora {
                 direction = output
                 DoRA.scaleColumns(&output, by: doraFactors)
@@ -329,11 +303,11 @@ public final class LoRALinear<Scalar: MatrixScalar>: LinearLayer, TrainingModeSw
     }
 
     /// `H ← H + f⊙Z − P` with `P = dropout(X)·Wᵀ`, `Z = P + s·(dropout(X)·Aᵀ)·Bᵀ` (kept for backward).
-    private func addDoRADirection(_ weights: LoRAWeights<Scalar>, to output: inout Matrix<Scalar>) {
+    private func addDoRADirection(_ weights: LoRAWeights<Scalar>, _ adapterInput: Matrix<Scalar>, to output: inout Matrix<Scalar>) {
         var base = Matrix<Scalar>.unsafeUninitialized(adapterInput.rows, weights.outFeatures)
         Matrix.gemm(adapterInput, weights.base, transposeB: .transposed, into: &base)
         direction = base
-        weights.addAdapter(adapterInput, to: &direction, workspace: &projected)
+        weights.addAdapter(adapterInput, to: &direction, workspace: &path.projected)
         var scaled = direction
         DoRA.scaleColumns(&scaled, by: doraFactors)
         output.axpy(1, scaled)
@@ -346,17 +320,16 @@ public final class LoRALinear<Scalar: MatrixScalar>: LinearLayer, TrainingModeSw
         accumulateParameterGradients(outputGradient)
         let weights = storage.weights
         let adapterOutputGradient = isDoRA ? scaledOutputGradient : outputGradient
-        var inputGradient = Matrix<Scalar>.unsafeUninitialized(input.rows, inFeatures)
+        var inputGradient = Matrix<Scalar>.unsafeUninitialized(path.input.rows, inFeatures)
         if dropoutIsActive {
             Matrix.gemm(outputGradient, weights.base, into: &inputGradient)
-            var adapterGradient = Matrix<Scalar>.unsafeUninitialized(input.rows, inFeatures)
-            Matrix.gemm(projectedGradient, weights.a, into: &adapterGradient)
-            if isDoRA { Matrix.gemm(adapterOutputGradient - outputGradient, weights.base, beta: 1, into: &adapterGradient) }
-            applyDropoutMask(to: &adapterGradient)
-            inputGradient.axpy(1, adapterGradient)
+            // DoRA's direction passes `G_f − G` through W inside the dropout.
+            let doraTerm: ((inout Matrix<Scalar>) -> Void)? = isDoRA
+                ? { Matrix.gemm(adapterOutputGradient - outputGradient, weights.base, beta: 1, into: &$0) } : nil
+            path.addInputGradient(into: &inputGradient, a: weights.a, dropping: true, addingInsideDropout: doraTerm)
         } else {
             Matrix.gemm(adapterOutputGradient, weights.base, into: &inputGradient)
-            Matrix.gemm(projectedGradient, weights.a, beta: 1, into: &inputGradient)
+            path.addInputGradient(into: &inputGradient, a: weights.a, dropping: false)
         }
         return inputGradient
     }
@@ -367,9 +340,8 @@ public final class LoRALinear<Scalar: MatrixScalar>: LinearLayer, TrainingModeSw
     @_specialize(where Scalar == Double)
     public func accumulateParameterGradients(_ outputGradient: Matrix<Scalar>) {
         precondition(!isMerged, "LoRALinear.backward: unmerge before training")
-        let (n, r) = (input.rows, rank)
-        precondition(outputGradient.rows == n && outputGradient.columns == outFeatures,
-                     "LoRALinear.backward: ∂L/∂H \(outputGradient.shapeDescription), forward gave \(n)×\(outFeatures)")
+        precondition(outputGradient.rows == path.input.rows && outputGradient.columns == outFeatures,
+                     "LoRALinear.backward: ∂L/∂H \(outputGradient.shapeDescription), forward gave \(path.input.rows)×\(outFeatures)")
         let weights = storage.weights
         if let bias, bias.isTrainable { bias.modifyGradient { $0.addColumnSums(of: outputGradient) } }
         let adapterOutputGradient: Matrix<Scalar>
@@ -381,20 +353,8 @@ public final class LoRALinear<Scalar: MatrixScalar>: LinearLayer, TrainingModeSw
         } else {
             adapterOutputGradient = outputGradient
         }
-        if loraB.isTrainable {
-            loraB.modifyGradient {
-                Matrix.gemm(
-                    adapterOutputGradient, projected, transposeA: .transposed, transposeB: .transposed,
-                    alpha: weights.scale, beta: 1, into: &$0)
-            }
-        }
-        if projectedGradient.rows != n || projectedGradient.columns != r { projectedGradient = .zeros(n, r) }
-        Matrix.gemm(adapterOutputGradient, weights.b, alpha: weights.scale, into: &projectedGradient)
-        if loraA.isTrainable {
-            loraA.modifyGradient {
-                Matrix.gemm(projectedGradient, adapterInput, transposeA: .transposed, beta: 1, into: &$0)
-            }
-        }
+        path.accumulateGradients(
+            adapterOutputGradient, a: weights.a, b: weights.b, scale: weights.scale, loraA: loraA, loraB: loraB)
     }
 
     /// `∂L/∂mⱼ += Σₜ GₜⱼZₜⱼ/nⱼ` (zero where `nⱼ = 0`: there `f` is the constant 0).
@@ -410,28 +370,6 @@ public final class LoRALinear<Scalar: MatrixScalar>: LinearLayer, TrainingModeSw
         }
         gradient.withUnsafeMutableBufferPointer { p in
             for j in 0..<d where doraNorms[j] > 0 { p[j] += Scalar(sums[j] / Double(doraNorms[j])) }
-        }
-    }
-
-    /// `X ⊙ M/(1 − p)` with a fresh mask `M` of Bernoulli(1 − p) entries, kept for backward.
-    @_specialize(where Scalar == Float)
-    @_specialize(where Scalar == Double)
-    private func drop(_ x: Matrix<Scalar>) -> Matrix<Scalar> {
-        let keep = 1 / (1 - dropoutProbability)
-        let p = Double(dropoutProbability)
-        dropoutMask = (0..<x.count).map { _ in Double.random(in: 0..<1, using: &dropoutGenerator) < p ? 0 : keep }
-        var dropped = x
-        applyDropoutMask(to: &dropped)
-        return dropped
-    }
-
-    @_specialize(where Scalar == Float)
-    @_specialize(where Scalar == Double)
-    private func applyDropoutMask(to x: inout Matrix<Scalar>) {
-        dropoutMask.withUnsafeBufferPointer { mask in
-            x.withUnsafeMutableBufferPointer { values in
-                for i in 0..<values.count { values[i] *= mask[i] }
-            }
         }
     }
 }

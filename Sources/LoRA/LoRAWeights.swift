@@ -7,11 +7,8 @@ import LinearAlgebra
 /// scaling `s` (α/r, or α/√r for rsLoRA). Merging folds the update into the base,
 /// `W ← W + s·B·A`, after which the forward is one GEMM; unmerging subtracts it again.
 ///
-/// The adapter path computes `Tᵀ = A·Xᵀ` (`r×n`) and then `Y += s·T·Bᵀ`. In `Float` with
-/// `r ≤ 64` on a CPU with AVX-512 (`r ≤ 16` with AVX2 and FMA) it runs in one kernel over `A` and
-/// `s·B`, packed when they are set (``PackedLowRankProduct``, on ``BLAS/threadCount`` threads); otherwise as two BLAS
-/// products, `Tᵀ = A·Xᵀ` rather than `T = X·Aᵀ` because OpenBLAS splits that one across its
-/// threads well. The forward never changes the process-wide BLAS thread count.
+/// The adapter path is a ``LoRAAdapter`` (one packed kernel in `Float` at small ranks, two BLAS
+/// products otherwise). The forward never changes the process-wide BLAS thread count.
 public struct LoRAWeights<Scalar: MatrixScalar>: Sendable {
     /// The base weight `W: d×k` (`out×in`). Holds `W + s·B·A` while merged.
     public private(set) var base: Matrix<Scalar>
@@ -23,18 +20,12 @@ public struct LoRAWeights<Scalar: MatrixScalar>: Sendable {
     public var scale: Scalar { adapter.scale }
     /// `A`, `B` and `s`, changed together (``swapAdapter(a:b:scale:)``) so they always fit each
     /// other and are packed once per change.
-    private var adapter: (a: Matrix<Scalar>, b: Matrix<Scalar>, scale: Scalar)
+    public private(set) var adapter: LoRAAdapter<Scalar>
     /// Whether `s·B·A` is folded into ``base``.
     public private(set) var isMerged = false
-    /// `A` and `s·B` packed for the adapter path's kernel (where ``usesPackedKernel``); `nil`:
-    /// BLAS only.
-    private var packedAdapter: PackedLowRankProduct?
 
-    /// Whether the adapter path of a batch (`n > 1`) runs in the packed kernel rather than two
-    /// BLAS products: in `Float`, for r ≤ 64 on a CPU with AVX-512, r ≤ 16 on one with AVX2 and
-    /// FMA only. There the kernel reads `X` once instead of letting OpenBLAS pack it for each thin
-    /// product; at larger ranks the two are level (docs/PERFORMANCE.md).
-    public var usesPackedKernel: Bool { packedAdapter != nil }
+    /// Whether the adapter path of a batch runs in the packed kernel (``LoRAAdapter/usesPackedKernel``).
+    public var usesPackedKernel: Bool { adapter.usesPackedKernel }
 
     /// Output features `d`.
     public var outFeatures: Int { base.rows }
@@ -45,22 +36,16 @@ public struct LoRAWeights<Scalar: MatrixScalar>: Sendable {
 
     /// Weights from `W: d×k`, `A: r×k`, `B: d×r` and the scaling `s`; not merged.
     public init(base: Matrix<Scalar>, a: Matrix<Scalar>, b: Matrix<Scalar>, scale: Scalar) {
-        precondition(
-            a.columns == base.columns && b.rows == base.rows && b.columns == a.rows,
-            "LoRAWeights: W \(base.shapeDescription), A \(a.shapeDescription), B \(b.shapeDescription) do not fit (need W d×k, A r×k, B d×r)")
-        self.base = base
-        adapter = (a, b, scale)
-        repack()
+        self.init(base: base, adapter: LoRAAdapter(a: a, b: b, scale: scale))
     }
 
-    /// Packs `A` and `s·B` for the kernel (a copy of `r·(d+k)` floats) where it runs: `Float`,
-    /// r ≤ ``PackedLowRankProduct/maximumRank`` (at larger ranks OpenBLAS is as fast;
-    /// docs/PERFORMANCE.md).
-    private mutating func repack() {
-        guard Scalar.self == Float.self, rank <= PackedLowRankProduct.maximumRank else { return packedAdapter = nil }
-        packedAdapter = PackedLowRankProduct(
-            a: unsafeBitCast(a, to: Matrix<Float>.self), b: unsafeBitCast(b, to: Matrix<Float>.self),
-            scale: unsafeBitCast(scale, to: Float.self))
+    /// Weights from `W: d×k` and an adapter for it (`A: r×k`, `B: d×r`); not merged.
+    public init(base: Matrix<Scalar>, adapter: LoRAAdapter<Scalar>) {
+        precondition(
+            adapter.inFeatures == base.columns && adapter.outFeatures == base.rows,
+            "LoRAWeights: W \(base.shapeDescription), A \(adapter.a.shapeDescription), B \(adapter.b.shapeDescription) do not fit (need W d×k, A r×k, B d×r)")
+        self.base = base
+        self.adapter = adapter
     }
 
     /// Weights whose `base` already holds `W + s·B·A` when `isMerged` (a converted layout's).
@@ -89,31 +74,10 @@ public struct LoRAWeights<Scalar: MatrixScalar>: Sendable {
     }
 
     /// The adapter path alone: `Y ← Y + s·(X·Aᵀ)·Bᵀ` for `X: n×k`, `Y: n×d`, with
-    /// `workspace: r×n` receiving `Tᵀ = A·Xᵀ`. Allocates nothing when `y` and `workspace` are
-    /// uniquely referenced. Valid merged or not (it reads only `A`, `B` and `s`).
+    /// `workspace: r×n` receiving `Tᵀ = A·Xᵀ` (``LoRAAdapter/add(_:to:workspace:)``). Valid merged or
+    /// not (it reads only `A`, `B` and `s`).
     public func addAdapter(_ x: Matrix<Scalar>, to y: inout Matrix<Scalar>, workspace: inout Matrix<Scalar>) {
-        precondition(
-            x.columns == inFeatures && y.rows == x.rows && y.columns == outFeatures,
-            "LoRAWeights.addAdapter: X \(x.shapeDescription) with A \(a.shapeDescription) does not fit Y \(y.shapeDescription)")
-        precondition(
-            workspace.rows == rank && workspace.columns == x.rows,
-            "LoRAWeights.addAdapter: workspace \(workspace.shapeDescription), need \(rank)×\(x.rows) for Tᵀ = A·Xᵀ")
-        guard rank > 0 else { return }
-        if x.rows == 1 {
-            Matrix.gemv(a, x, into: &workspace)
-            Matrix.gemv(b, workspace, alpha: scale, beta: 1, into: &y)
-        } else if let packedAdapter {
-            x.withUnsafeView { x in
-                y.withUnsafeMutableView { y in
-                    workspace.withUnsafeMutableView { t in
-                        packedAdapter.accumulate(x.assumingFloat, into: y.assumingFloat, projection: t.assumingFloat)
-                    }
-                }
-            }
-        } else {
-            Matrix.gemm(a, x, transposeB: .transposed, into: &workspace)
-            Matrix.gemm(workspace, b, transposeA: .transposed, transposeB: .transposed, alpha: scale, beta: 1, into: &y)
-        }
+        adapter.add(x, to: &y, workspace: &workspace)
     }
 
     /// `Y = X·Wᵀ`; a GEMV for one token, where a GEMM would spend more time packing `W` than
@@ -171,27 +135,10 @@ public struct LoRAWeights<Scalar: MatrixScalar>: Sendable {
             "LoRAWeights.swapAdapter: A \(newA.shapeDescription), B \(newB.shapeDescription) do not fit W \(base.shapeDescription)")
         let wasMerged = isMerged
         if wasMerged { unmerge() }
-        adapter = (newA, newB, newScale)
-        repack()
+        adapter = LoRAAdapter(a: newA, b: newB, scale: newScale)
         if wasMerged { merge() }
     }
 
     /// Trainable parameters `r·(d + k)`.
     public var adapterParameterCount: Int { a.count + b.count }
-}
-
-extension UnsafeMatrixView {
-    /// The same view as `Float` elements; only where `Scalar` is `Float` (checked by the caller).
-    fileprivate var assumingFloat: UnsafeMatrixView<Float> {
-        UnsafeMatrixView<Float>(
-            UnsafeRawPointer(base).assumingMemoryBound(to: Float.self), rows: rows, columns: columns, rowStride: rowStride)
-    }
-}
-
-extension UnsafeMutableMatrixView {
-    /// The same view as `Float` elements; only where `Scalar` is `Float` (checked by the caller).
-    fileprivate var assumingFloat: UnsafeMutableMatrixView<Float> {
-        UnsafeMutableMatrixView<Float>(
-            UnsafeMutableRawPointer(base).assumingMemoryBound(to: Float.self), rows: rows, columns: columns, rowStride: rowStride)
-    }
 }

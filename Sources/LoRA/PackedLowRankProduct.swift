@@ -18,7 +18,7 @@ import LinearAlgebra
 /// number of threads.
 ///
 /// `init` returns `nil` on CPUs without AVX2 and FMA and for empty factors: use BLAS there.
-/// ``LoRAWeights`` decides where it pays (Float, r ≤ ``maximumRank``, more than one row).
+/// ``LoRAAdapter`` decides where it pays (Float, r ≤ ``maximumRank``, more than one row).
 struct PackedLowRankProduct: Sendable {
     /// The kernel's builds. Both read the same packed factors; they sum in different orders, so
     /// their results differ by float rounding.

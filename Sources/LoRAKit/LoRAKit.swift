@@ -8,6 +8,7 @@
 @_exported import NN
 @_exported import Optimizers
 @_exported import PEFT
+@_exported import Quantization
 @_exported import Plotting
 @_exported import Reporting
 @_exported import TensorFormats

@@ -22,6 +22,36 @@ enum TensorDTypeChoice: String, ExpressibleByArgument, CaseIterable {
     }
 }
 
+/// `--base-precision` of `lora finetune`: how the frozen base holds its weights while adapters train.
+enum BasePrecision: String, ExpressibleByArgument, CaseIterable {
+    /// As loaded, in Float.
+    case f32
+    /// Every weight rounded to bfloat16 (nearest, ties to even), still stored as Float.
+    case bf16
+    /// The projections quantized to NF4 (QLoRA): 4.5 bits a weight.
+    case nf4
+    /// NF4 with double-quantized scales: 4.127 bits a weight.
+    case nf4DQ = "nf4-dq"
+
+    /// Converts `model`'s base before adapters are injected; returns what was converted.
+    func apply<M: Module<Float>>(to model: M) throws -> String {
+        switch self {
+        case .f32:
+            return "base in f32"
+        case .bf16:
+            let parameters = model.namedParameters().filter(\.parameter.isWritable)
+            for (_, parameter) in parameters {
+                let value = parameter.value
+                parameter.value = Matrix(rows: value.rows, columns: value.columns, elements: TensorDType.bfloat16.rounded(value.elements))
+            }
+            return "base rounded to bf16: \(parameters.count) tensors"
+        case .nf4, .nf4DQ:
+            let replaced = try model.quantizeLinearLayersToNF4(doubleQuantization: self == .nf4DQ)
+            return "base projections in \(rawValue): \(replaced.count) layers"
+        }
+    }
+}
+
 /// `--precision` of a computation: the floating-point type its arithmetic runs in.
 enum ArithmeticPrecision: String, ExpressibleByArgument, CaseIterable {
     case f32, f64

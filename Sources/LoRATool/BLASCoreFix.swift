@@ -2,8 +2,8 @@ import Foundation
 import LoRAKit
 
 /// `lora`'s BLAS core fix. OpenBLAS 0.3.21 reads `OPENBLAS_CORETYPE` only when it loads and
-/// falls back to its SSE3 `Prescott` kernels on CPUs it does not know (this Xeon, family 6 model
-/// 207: 5–7× slower sgemm than `Cooperlake`). So before parsing anything `lora` restarts itself
+/// falls back to its SSE3 `Prescott` kernels on CPUs it does not know (Intel family 6 model 207,
+/// for one: several times slower sgemm; docs/PERFORMANCE.md, BLAS core). So before parsing anything `lora` restarts itself
 /// (`execve` of `/proc/self/exe`, same arguments) with `OPENBLAS_CORETYPE=<recommended>` and the
 /// guard `LORAKIT_BLAS_CORRECTED=<recommended>` added to its environment, printing one line on
 /// stderr (none with `--quiet`).

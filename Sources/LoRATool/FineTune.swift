@@ -26,6 +26,8 @@ struct FineTune: ParsableCommand {
     @Option(help: "A held-out UTF-8 text file for perplexity.") var eval: String?
     @Option(help: "The adapter directory to write.") var out: String
     @OptionGroup var lora: LoRAOptions
+    @Option(help: "The frozen base's weights: f32, bf16 (rounded), nf4 or nf4-dq (projections quantized: QLoRA).")
+    var basePrecision: BasePrecision = .f32
     @Option(help: "AdamW learning rate.") var lr = 1e-3
     @Option(help: "AdamW decoupled weight decay.") var weightDecay = 0.0
     @Option(help: "Optimizer steps (or give --epochs).") var steps: Int?

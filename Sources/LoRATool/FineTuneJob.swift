@@ -33,6 +33,7 @@ struct FineTuneJob {
         var lora = command.lora.configuration(rank: command.lora.rank, alpha: command.lora.alpha)
         lora.taskType = "CAUSAL_LM"
         lora.baseModelNameOrPath = ModelLocation.huggingFaceName(of: command.model) ?? modelURL.path
+        printProgress(try command.basePrecision.apply(to: model))
         var generator = SeededGenerator(seed: command.seed)
         adapted = try model.injectLoRA(lora, using: &generator).wrapped.map(\.path)
         configuration = lora
@@ -52,8 +53,10 @@ struct FineTuneJob {
     /// The adapter as PEFT saves it for this model (`adapter_config.json`, `adapter_model.safetensors`
     /// with keys `base_model.model.<module>.lora_A.weight`), written into `url` atomically.
     func writeAdapter(to url: URL) throws {
-        let weights = Dictionary(uniqueKeysWithValues: language.model.loraLayers().map { ($0.path, $0.layer.weights) })
-        try PEFTAdapter(configuration: configuration, weights: weights).write(to: url)
+        let model = language.model
+        let modules = model.loraLayers().map { ($0.path, PEFTAdapter<Float>.Factors(a: $0.layer.weights.a, b: $0.layer.weights.b)) }
+            + model.qloraLayers().map { ($0.path, PEFTAdapter<Float>.Factors(a: $0.layer.adapter.a, b: $0.layer.adapter.b)) }
+        try PEFTAdapter(configuration: configuration, modules: Dictionary(uniqueKeysWithValues: modules)).write(to: url)
     }
 
     /// Refuses to overwrite an adapter unless asked; `--resume` needs the checkpoint.

@@ -20,6 +20,10 @@ struct Perplexity: ParsableCommand {
     @OptionGroup var output: FormatOption
     @OptionGroup var progress: ProgressOption
 
+    func validate() throws {
+        guard context >= 2 else { throw ValidationError("--context must be at least 2 (a window scores all but its first token), got \(context)") }
+    }
+
     func run() throws {
         threads.apply()
         let contents = try readText(text)

@@ -21,8 +21,8 @@ public struct QuantizedMatrix: @unchecked Sendable {
         /// the dequantized matrix up to summation order).
         case float
         /// Activations rounded to int8 blocks first (`|x − x̂| ≤ max|x|/254` per block of 32),
-        /// then int8 dot products, as llama.cpp computes. Measured on SmolLM2 (Xeon, AVX-512
-        /// VNNI, one thread) it is not faster here: 21 ms of CPU a token against 11 for `float`.
+        /// then int8 dot products, as llama.cpp computes; not the default, because on SmolLM2 it
+        /// was slower than `float` and its greedy ids drift (docs/PERFORMANCE.md, SmolLM2).
         case int8
     }
 

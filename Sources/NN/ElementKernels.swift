@@ -34,6 +34,22 @@ enum FloatKernelBuild: CaseIterable, Sendable, CustomStringConvertible {
     }
 }
 
+/// Runs a value-and-slope C kernel (`nn_gelu_f32`, `nn_silu_f32`) in its widest build on
+/// `range` when `Scalar` is `Float`; returns whether it did (other scalars take the Swift loop).
+@inline(__always)
+private func runFloatKernel<Scalar: MatrixScalar>(
+    _ kernel: (nn_build, UnsafePointer<Float>?, UnsafeMutablePointer<Float>?, UnsafeMutablePointer<Float>?, Int) -> Void,
+    _ x: UnsafeBufferPointer<Scalar>, values y: UnsafeMutableBufferPointer<Scalar>,
+    slopes slope: UnsafeMutableBufferPointer<Scalar>, range: Range<Int>
+) -> Bool {
+    guard Scalar.self == Float.self else { return false }
+    let xf = UnsafeRawPointer(x.baseAddress!).assumingMemoryBound(to: Float.self)
+    let yf = UnsafeMutableRawPointer(y.baseAddress!).assumingMemoryBound(to: Float.self)
+    let sf = UnsafeMutableRawPointer(slope.baseAddress!).assumingMemoryBound(to: Float.self)
+    kernel(FloatKernelBuild.best.c, xf + range.lowerBound, yf + range.lowerBound, sf + range.lowerBound, range.count)
+    return true
+}
+
 /// `yᵢ = GELU(xᵢ)` and `slopeᵢ = GELU′(xᵢ)` for `i ∈ range` (the formulas of ``GELU``).
 ///
 /// `Double` (and any other scalar) uses libm's `erf` and `exp`. `Float` runs the C kernel
@@ -47,13 +63,7 @@ func computeGELU<Scalar: MatrixScalar>(
     _ x: UnsafeBufferPointer<Scalar>, values y: UnsafeMutableBufferPointer<Scalar>,
     slopes slope: UnsafeMutableBufferPointer<Scalar>, range: Range<Int>
 ) {
-    if Scalar.self == Float.self {
-        let xf = UnsafeRawPointer(x.baseAddress!).assumingMemoryBound(to: Float.self)
-        let yf = UnsafeMutableRawPointer(y.baseAddress!).assumingMemoryBound(to: Float.self)
-        let sf = UnsafeMutableRawPointer(slope.baseAddress!).assumingMemoryBound(to: Float.self)
-        nn_gelu_f32(FloatKernelBuild.best.c, xf + range.lowerBound, yf + range.lowerBound, sf + range.lowerBound, range.count)
-        return
-    }
+    if runFloatKernel(nn_gelu_f32, x, values: y, slopes: slope, range: range) { return }
     let inverseSqrt2 = 1 / Scalar(2).squareRoot()
     let inverseSqrt2Pi = 1 / (2 * Scalar.pi).squareRoot()
     for i in range {
@@ -72,13 +82,7 @@ func computeSiLU<Scalar: MatrixScalar>(
     _ x: UnsafeBufferPointer<Scalar>, values y: UnsafeMutableBufferPointer<Scalar>,
     slopes slope: UnsafeMutableBufferPointer<Scalar>, range: Range<Int>
 ) {
-    if Scalar.self == Float.self {
-        let xf = UnsafeRawPointer(x.baseAddress!).assumingMemoryBound(to: Float.self)
-        let yf = UnsafeMutableRawPointer(y.baseAddress!).assumingMemoryBound(to: Float.self)
-        let sf = UnsafeMutableRawPointer(slope.baseAddress!).assumingMemoryBound(to: Float.self)
-        nn_silu_f32(FloatKernelBuild.best.c, xf + range.lowerBound, yf + range.lowerBound, sf + range.lowerBound, range.count)
-        return
-    }
+    if runFloatKernel(nn_silu_f32, x, values: y, slopes: slope, range: range) { return }
     for i in range {
         let v = x[i]
         let sigma = 1 / (1 + Scalar.exp(-v))

@@ -103,13 +103,3 @@ extension ScaledDotProductAttention {
         return output
     }
 }
-
-/// `row[0..<visible] ← softmax(row[0..<visible])`, `row[visible..<count] ← 0`.
-private func softmaxPrefix<Scalar: MatrixScalar>(_ row: UnsafeMutablePointer<Scalar>, visible: Int, count: Int) {
-    var maximum = row[0]
-    for j in 1..<visible { maximum = max(maximum, row[j]) }
-    exponentiateShifted(row, count: visible, shift: maximum)
-    let inverse = 1 / interleavedSum(visible) { row[$0] }
-    for j in 0..<visible { row[j] *= inverse }
-    for j in visible..<count { row[j] = 0 }
-}

@@ -79,19 +79,7 @@ public final class LayerNorm<Scalar: MatrixScalar>: Layer {
         let (n, d) = (normalized.rows, normalized.columns)
         precondition(outputGradient.rows == n && outputGradient.columns == d,
                      "LayerNorm.backward: ∂L/∂Y \(outputGradient.shapeDescription), forward gave \(n)×\(d)")
-        if gain.isTrainable {
-            gain.modifyGradient { gradient in
-                gradient.withUnsafeMutableBufferPointer { dg in
-                    outputGradient.withUnsafeBufferPointer { dy in
-                        normalized.withUnsafeBufferPointer { xHat in
-                            for i in 0..<n {
-                                addProducts(dy.baseAddress! + i * d, xHat.baseAddress! + i * d, into: dg.baseAddress!, count: d)
-                            }
-                        }
-                    }
-                }
-            }
-        }
+        accumulateGainGradient(gain, outputGradient: outputGradient, normalized: normalized)
         if shift.isTrainable { shift.modifyGradient { $0.addColumnSums(of: outputGradient) } }
         var inputGradient = Matrix<Scalar>.unsafeUninitialized(n, d)
         let gamma = gain.value

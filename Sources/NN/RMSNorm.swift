@@ -67,19 +67,7 @@ public final class RMSNorm<Scalar: MatrixScalar>: Layer {
         let (n, d) = (normalized.rows, normalized.columns)
         precondition(outputGradient.rows == n && outputGradient.columns == d,
                      "RMSNorm.backward: ∂L/∂Y \(outputGradient.shapeDescription), forward gave \(n)×\(d)")
-        if gain.isTrainable {
-            gain.modifyGradient { gradient in
-                gradient.withUnsafeMutableBufferPointer { dg in
-                    outputGradient.withUnsafeBufferPointer { dy in
-                        normalized.withUnsafeBufferPointer { xHat in
-                            for i in 0..<n {
-                                addProducts(dy.baseAddress! + i * d, xHat.baseAddress! + i * d, into: dg.baseAddress!, count: d)
-                            }
-                        }
-                    }
-                }
-            }
-        }
+        accumulateGainGradient(gain, outputGradient: outputGradient, normalized: normalized)
         var inputGradient = Matrix<Scalar>.unsafeUninitialized(n, d)
         let gamma = gain.value
         outputGradient.withUnsafeBufferPointer { dy in

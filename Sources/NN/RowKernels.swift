@@ -38,3 +38,22 @@ func interleavedSum<Scalar: MatrixScalar>(_ count: Int, _ term: (Int) -> Scalar)
 func addRow<Scalar: MatrixScalar>(_ x: UnsafePointer<Scalar>, into y: UnsafeMutablePointer<Scalar>, count: Int) {
     for j in 0..<count { y[j] += x[j] }
 }
+
+/// `∂L/∂γ += Σ_rows ∂L/∂y ⊙ x̂` for a normalisation's gain `γ: 1×d` (LayerNorm, RMSNorm), when it trains.
+func accumulateGainGradient<Scalar: MatrixScalar>(
+    _ gain: Parameter<Scalar>, outputGradient: Matrix<Scalar>, normalized: Matrix<Scalar>
+) {
+    guard gain.isTrainable else { return }
+    let (n, d) = (normalized.rows, normalized.columns)
+    gain.modifyGradient { gradient in
+        gradient.withUnsafeMutableBufferPointer { dg in
+            outputGradient.withUnsafeBufferPointer { dy in
+                normalized.withUnsafeBufferPointer { xHat in
+                    for i in 0..<n {
+                        addProducts(dy.baseAddress! + i * d, xHat.baseAddress! + i * d, into: dg.baseAddress!, count: d)
+                    }
+                }
+            }
+        }
+    }
+}

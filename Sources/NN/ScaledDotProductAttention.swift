@@ -162,16 +162,18 @@ private func splitSequences(_ batch: Int, _ t: Int, _ d: Int, _ body: (Range<Int
 
 /// Row-wise softmax of a `size×size` block in place, with a causal mask if asked.
 private func softmaxRows<Scalar: MatrixScalar>(_ block: UnsafeMutablePointer<Scalar>, size t: Int, isCausal: Bool) {
-    for i in 0..<t {
-        let row = block + i * t
-        let visible = isCausal ? i + 1 : t
-        var maximum = row[0]
-        for j in 1..<visible { maximum = max(maximum, row[j]) }
-        exponentiateShifted(row, count: visible, shift: maximum)
-        let inverse = 1 / interleavedSum(visible) { row[$0] }
-        for j in 0..<visible { row[j] *= inverse }
-        for j in visible..<t { row[j] = 0 }
-    }
+    for i in 0..<t { softmaxPrefix(block + i * t, visible: isCausal ? i + 1 : t, count: t) }
+}
+
+/// `row[0..<visible] ← softmax(row[0..<visible])`, `row[visible..<count] ← 0` (the masked tail):
+/// one row of batched attention, or of attention over a key/value cache.
+func softmaxPrefix<Scalar: MatrixScalar>(_ row: UnsafeMutablePointer<Scalar>, visible: Int, count: Int) {
+    var maximum = row[0]
+    for j in 1..<visible { maximum = max(maximum, row[j]) }
+    exponentiateShifted(row, count: visible, shift: maximum)
+    let inverse = 1 / interleavedSum(visible) { row[$0] }
+    for j in 0..<visible { row[j] *= inverse }
+    for j in visible..<count { row[j] = 0 }
 }
 
 /// `∂S = P ⊙ (∂P − rowsum(∂P ⊙ P))` in place of `∂P`, for a `size×size` block.

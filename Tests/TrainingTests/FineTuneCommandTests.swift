@@ -92,6 +92,18 @@ struct FineTuneCommandTests {
         #expect(a?["final_eval_perplexity"] as? Double == b?["final_eval_perplexity"] as? Double)
     }
 
+    /// QLoRA: the projections in NF4 with double quantization, the adapters trained on that base
+    /// and saved with the same module names.
+    @Test func aRunOnAnNF4BaseWritesTheSameAdapter() throws {
+        let w = try workspace()
+        defer { try? FileManager.default.removeItem(at: w.directory) }
+        let out = w.directory.appendingPathComponent("qlora").path
+        let run = try runLora(arguments(w, out: out) + ["--base-precision", "nf4-dq", "--dropout", "0.1"])
+        #expect(run.status == 0, "\(run.standardError)")
+        #expect(run.standardError.contains("base projections in nf4-dq: 210 layers"))
+        try checkShortRun(run, out: out)
+    }
+
     /// The same run as two ranks of `mpirun`: the losses, perplexities and adapter of one process
     /// within Float rounding (the gradients are summed in another order, which Adam's first steps
     /// amplify in elements whose gradient is near zero, hence the Frobenius norm), reported once.

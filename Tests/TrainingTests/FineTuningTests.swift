@@ -118,3 +118,15 @@ private final class OneRank: GradientReduction {
     func broadcast(bytes: [UInt8], from root: Int) -> [UInt8] { bytes }
     func abort(exitCode: Int32) -> Never { fatalError("OneRank.abort(\(exitCode))") }
 }
+
+@Suite("Fine-tuning without held-out text")
+struct FineTuningWithoutEvaluationTests {
+    /// No evaluation windows: no perplexity is reported (not the exp(0) = 1 of an empty mean).
+    @Test func noEvaluationTextReportsNoPerplexity() throws {
+        let model = try TinyCausalModel<Float>.adapted(dropout: 0)
+        let run = FineTuning(
+            model: model, trainingWindows: TokenWindows.training(FineTuningTests.stream, context: 5), evaluationWindows: [],
+            options: FineTuningOptions(steps: 2))
+        #expect(try run.run().evaluations.isEmpty)
+    }
+}

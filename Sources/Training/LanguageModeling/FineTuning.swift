@@ -178,7 +178,8 @@ public final class FineTuning<Model: CausalLanguageModel> {
         save: (FineTuningCheckpoint<Scalar>) throws -> Void = { _ in }, progress: (FineTuningProgress) -> Void = { _ in }
     ) throws -> FineTuningCheckpoint<Scalar> {
         var (losses, evaluations) = try startingState(from: checkpoint)
-        if evaluations[0] == nil { evaluations[0] = try evaluationPerplexity() }
+        let evaluates = !evaluationBatches.isEmpty  // no held-out text: no perplexity to report
+        if evaluates && evaluations[0] == nil { evaluations[0] = try evaluationPerplexity() }
         var (tokens, seconds) = (0, 0.0)
         for step in losses.count..<options.steps {
             reseedDropout(step: step)
@@ -189,7 +190,7 @@ public final class FineTuning<Model: CausalLanguageModel> {
             seconds += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
             tokens += batches.reduce(0) { $0 + $1.tokenCount }
             let done = step + 1
-            if done == options.steps || evaluateEvery.map({ done % $0 == 0 }) == true {
+            if evaluates && (done == options.steps || evaluateEvery.map({ done % $0 == 0 }) == true) {
                 evaluations[done] = try evaluationPerplexity()
             }
             guard isPrimaryRank else { continue }
@@ -254,16 +255,16 @@ public final class FineTuning<Model: CausalLanguageModel> {
         optimizer.restore(checkpoint.optimizer)
     }
 
-    /// Restarts every LoRA layer's dropout masks (in the model and its replicas) from the seed,
-    /// the step, the rank and the layer's place, so a step's masks do not depend on the steps
-    /// before it and ranks do not repeat each other's masks.
+    /// Restarts every LoRA layer's dropout masks (in the model and its replicas, on a dense or a
+    /// quantized base) from the seed, the step, the rank and the layer's place, so a step's masks do
+    /// not depend on the steps before it and ranks do not repeat each other's masks.
     private func reseedDropout(step: Int) {
         let rank = reduction?.rank ?? 0
         for (w, worker) in trainer.workerModels.enumerated() {
-            for (index, (_, layer)) in worker.loraLayers().enumerated() {
+            worker.reseedAdapterDropout { index in
                 var generator = SeededGenerator(
                     seed: options.seed ^ UInt64(step) &* 0x100_0000_01B3 ^ UInt64(rank << 40 | w << 20 | index))
-                layer.reseedDropout(generator.next())
+                return generator.next()
             }
         }
     }
