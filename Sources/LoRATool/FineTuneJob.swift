@@ -33,7 +33,7 @@ struct FineTuneJob {
         var lora = command.lora.configuration(rank: command.lora.rank, alpha: command.lora.alpha)
         lora.taskType = "CAUSAL_LM"
         lora.baseModelNameOrPath = ModelLocation.huggingFaceName(of: command.model) ?? modelURL.path
-        printProgress(try command.basePrecision.apply(to: model))
+        command.progress.report(try command.basePrecision.apply(to: model))
         var generator = SeededGenerator(seed: command.seed)
         adapted = try model.injectLoRA(lora, using: &generator).wrapped.map(\.path)
         configuration = lora
