@@ -112,7 +112,7 @@ let package = Package(
         .testTarget(
             name: "PEFTTests", dependencies: ["PEFT", "LoRA", "NN", "LinearAlgebra", "TensorFormats", "CommandTestSupport"],
             resources: [.copy("Fixtures")]),
-        .testTarget(name: "FileCommandsTests", dependencies: ["PEFT", "TensorFormats", "LoRATool", "CommandTestSupport"]),
+        .testTarget(name: "FileCommandsTests", dependencies: ["PEFT", "TensorFormats", "Models", "LoRATool", "CommandTestSupport"]),
         .testTarget(
             name: "TrainingTests",
             dependencies: [

@@ -47,6 +47,7 @@ struct FineTune: ParsableCommand {
     @OptionGroup var threads: ThreadsOption
     @OptionGroup var output: FormatOption
     @OptionGroup var plot: PlotOption
+    @OptionGroup var sample: SampleOption
     @OptionGroup var progress: ProgressOption
 
     func validate() throws {
@@ -97,6 +98,8 @@ struct FineTune: ParsableCommand {
             progress.report("resuming at step \(checkpoint.step) of \(run.options.steps)")
             resumed = checkpoint
         }
+        let sampleBefore = run.isPrimaryRank ? try sample.sample(job.language) : nil
+        if let sampleBefore { progress.report("sample before: \(sampleBefore.debugDescription)") }
         let final = try run.run(
             resumingFrom: resumed, evaluateEvery: evalEvery, saveEvery: saveEvery,
             save: { try $0.write(to: checkpointURL) },
@@ -104,12 +107,15 @@ struct FineTune: ParsableCommand {
         guard run.isPrimaryRank else { return }
         try job.writeAdapter(to: outURL)
         try? FileManager.default.removeItem(at: checkpointURL)
+        let sampleAfter = try sample.sample(job.language)
+        if let sampleAfter { progress.report("sample after: \(sampleAfter.debugDescription)") }
         let report = FineTuningReport(
             model: model, trainableParameters: job.language.model.trainableParameterCount,
             totalParameters: job.language.model.parameterCount, adaptedModules: job.adapted, steps: final.step,
             tokens: final.step * run.options.accumulate * run.options.batchSize * run.options.context,
             tokensPerSecond: run.trainingTokensPerSecond,
-            evaluations: final.evaluations, losses: final.losses, peakRSSBytes: peakResidentBytes(), adapter: outURL.path)
+            evaluations: final.evaluations, losses: final.losses, peakRSSBytes: peakResidentBytes(), adapter: outURL.path,
+            sample: sampleBefore.flatMap { before in sampleAfter.map { FineTuningReport.Sample(prompt: sample.samplePrompt!, before: before, after: $0) } })
         try plot.write { report.figure() }
         print(try output.render(report))
     }

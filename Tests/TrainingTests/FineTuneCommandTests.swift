@@ -124,15 +124,23 @@ struct FineTuneCommandTests {
     }
 
     /// QLoRA: the projections in NF4 with double quantization, the adapters trained on that base
-    /// and saved with the same module names.
+    /// and saved with the same module names; with a sample of the model's writing before and after.
     @Test func aRunOnAnNF4BaseWritesTheSameAdapter() throws {
         let w = try workspace()
         defer { try? FileManager.default.removeItem(at: w.directory) }
         let out = w.directory.appendingPathComponent("qlora").path
-        let run = try runLora(arguments(w, out: out) + ["--base-precision", "nf4-dq", "--dropout", "0.1"])
+        let run = try runLora(arguments(w, out: out) + ["--base-precision", "nf4-dq", "--dropout", "0.1",
+                                                        "--sample-prompt", "The river", "--sample-tokens", "6"])
         #expect(run.status == 0, "\(run.standardError)")
         #expect(run.standardError.contains("base projections in nf4-dq: 210 layers"))
         try checkShortRun(run, out: out)
+        // The greedy samples before and after, on standard error and in the JSON.
+        let json = try JSONSerialization.jsonObject(with: Data(run.standardOutput.utf8)) as? [String: Any]
+        #expect(json?["sample_prompt"] as? String == "The river")
+        let before = try #require(json?["sample_before"] as? String), after = try #require(json?["sample_after"] as? String)
+        #expect(!before.isEmpty && !after.isEmpty)
+        #expect(run.standardError.contains("sample before: \(before.debugDescription)"))
+        #expect(run.standardError.contains("sample after: \(after.debugDescription)"))
     }
 
     /// The same run as two ranks of `mpirun`: the losses, perplexities and adapter of one process

@@ -102,6 +102,17 @@ struct FineTuningTests {
         #expect(reduced.evaluations == alone.evaluations)
     }
 
+    /// A run whose loss overflows stops with an error naming the step, before saving anything.
+    @Test func aDivergingRunStopsAtItsFirstNonFiniteLoss() throws {
+        var saved = 0
+        #expect {
+            _ = try FineTuning<TinyCausalModel<Float>>.tiny(dropout: 0, learningRate: 1e30).run(saveEvery: 1, save: { _ in saved += 1 })
+        } throws: { error in
+            guard case let .nonFiniteLoss(step, loss)? = error as? FineTuningError else { return false }
+            return step == saved + 1 && !loss.isFinite
+        }
+    }
+
     @Test func checkpointsRefuseOtherRunsAndBadFiles() throws {
         let windows = TokenWindows.training(Self.stream, context: 5)
         let run = FineTuning(model: try model(Float.self), trainingWindows: windows, evaluationWindows: [], options: FineTuningOptions(steps: 2))
