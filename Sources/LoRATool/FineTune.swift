@@ -56,6 +56,11 @@ struct FineTune: ParsableCommand {
         }
         if context < 2 { throw ValidationError("--context must be at least 2, got \(context)") }
         if (steps == nil) == (epochs == nil) { throw ValidationError("give one of --steps and --epochs") }
+        // The run's token count must be countable: it sizes the progress, the ETA and the report.
+        let tokens = [steps ?? 1, epochs ?? 1, accumulate, batchSize, context].reduce(Double(1)) { $0 * Double($1) }
+        if !(tokens < 0x1p62) {
+            throw ValidationError("--steps or --epochs × --accumulate × --batch-size × --context asks for more tokens than can be counted")
+        }
         if let bad = [("--steps", steps), ("--epochs", epochs), ("--eval-every", evalEvery), ("--save-every", saveEvery)]
             .first(where: { ($0.1 ?? 1) < 1 }) {
             throw ValidationError("\(bad.0) must be at least 1, got \(bad.1!)")

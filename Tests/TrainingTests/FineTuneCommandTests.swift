@@ -193,6 +193,9 @@ struct FineTuneCommandTests {
             (arguments(w, out: out).map { $0 == w.data ? short.path : $0 }, "fewer than one sequence"),
             (arguments(w, out: out).map { $0 == w.data ? latin1.path : $0 }, "not UTF-8"),
             (arguments(w, out: out) + ["--resume"], "holds no checkpoint"),
+            (arguments(w, out: out).map { $0 == "q_proj,v_proj" ? "k_proj" : $0 } + ["--rank", "193"],
+             "LoRA rank 193 exceeds 192, the smaller side of model.layers.0.self_attn.k_proj"),
+            (arguments(w, out: out, steps: .max), "more tokens than can be counted"),
         ]
         for (arguments, expected) in cases {
             let run = try runLora(arguments)

@@ -196,7 +196,7 @@ public final class FineTuning<Model: CausalLanguageModel> {
             }
             guard isPrimaryRank else { continue }
             let rate = Double(tokens) / max(seconds, 1e-9)
-            let remaining = Double((options.steps - done) * options.accumulate * options.batchSize * options.context) / rate
+            let remaining = Double(options.steps - done) * Double(options.accumulate * options.batchSize * options.context) / rate
             progress(FineTuningProgress(
                 step: done, steps: options.steps, loss: losses.last!, tokensPerSecond: rate, remainingSeconds: remaining,
                 evaluationPerplexity: evaluations[done]))
