@@ -112,7 +112,9 @@ let package = Package(
         .testTarget(
             name: "PEFTTests", dependencies: ["PEFT", "LoRA", "NN", "LinearAlgebra", "TensorFormats", "CommandTestSupport"],
             resources: [.copy("Fixtures")]),
-        .testTarget(name: "FileCommandsTests", dependencies: ["PEFT", "TensorFormats", "LoRATool", "CommandTestSupport"]),
+        .testTarget(
+            name: "FileCommandsTests",
+            dependencies: ["PEFT", "LoRA", "Models", "LinearAlgebra", "TensorFormats", "LoRATool", "CommandTestSupport"]),
         .testTarget(
             name: "TrainingTests",
             dependencies: [
