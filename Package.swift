@@ -123,7 +123,7 @@ let package = Package(
             ]),
         .testTarget(name: "PlottingTests", dependencies: ["Plotting"]),
         .testTarget(name: "ReportingTests", dependencies: ["Reporting"]),
-        .testTarget(name: "LoRABenchTests", dependencies: ["LoRABench"]),
+        .testTarget(name: "LoRABenchTests", dependencies: ["LoRABench", "LoRA", "NN", "LinearAlgebra"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ReadmeExamplesTests", dependencies: ["LoRAKit"]),
         .testTarget(
