@@ -109,8 +109,7 @@ public final class LlamaForCausalLM<Scalar: MatrixScalar>: Module {
 
     /// Rows of hidden states per product with the head, when whole logits are not needed: each
     /// product packs all of `W: V×d` (28 M weights for SmolLM2), so few rows are mostly packing
-    /// — 64 rows ran at 21–32 GFLOP/s, 256 at 51–56 on 2 threads — while a chunk holds
-    /// `rows×V` logits (50 MB at 256 rows).
+    /// (docs/PERFORMANCE.md, SmolLM2), while a chunk holds `rows×V` logits.
     public static var headRowsPerChunk: Int { 256 }
 
     /// ``loss(tokens:targets:sequenceLength:accumulatingGradients:)`` with the head computed
