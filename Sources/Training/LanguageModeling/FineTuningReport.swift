@@ -18,13 +18,17 @@ public struct FineTuningReport: Report, Sendable {
     public var evaluations: [Int: Double]
     /// The loss of every step.
     public var losses: [Double]
+    /// The process's peak resident memory (VmHWM), loading included.
     public var peakRSSBytes: Int?
+    /// How the frozen base stores its weights (`f32`, `nf4`, …) and their bytes in that form.
+    public var base: (precision: String, weightBytes: Int)?
     /// The adapter directory written.
     public var adapter: String
 
     public init(
         model: String, trainableParameters: Int, totalParameters: Int, adaptedModules: [String], steps: Int, tokens: Int,
-        tokensPerSecond: Double, evaluations: [Int: Double], losses: [Double], peakRSSBytes: Int?, adapter: String
+        tokensPerSecond: Double, evaluations: [Int: Double], losses: [Double], peakRSSBytes: Int?,
+        base: (precision: String, weightBytes: Int)? = nil, adapter: String
     ) {
         self.model = model
         self.trainableParameters = trainableParameters
@@ -36,6 +40,7 @@ public struct FineTuningReport: Report, Sendable {
         self.evaluations = evaluations
         self.losses = losses
         self.peakRSSBytes = peakRSSBytes
+        self.base = base
         self.adapter = adapter
     }
 
@@ -54,7 +59,13 @@ public struct FineTuningReport: Report, Sendable {
         if let before = initialEvaluationPerplexity, let after = finalEvaluationPerplexity {
             lines.append(String(format: "Held-out perplexity %.3f → %.3f", before, after))
         }
-        if let peakRSSBytes { lines.append(String(format: "Peak resident memory %.2f GiB", Double(peakRSSBytes) / 1_073_741_824)) }
+        if let base {
+            lines.append(String(format: "Base weights in %@: %@ bytes (%.1f MiB)", base.precision, base.weightBytes.formatted(),
+                                Double(base.weightBytes) / 1_048_576))
+        }
+        if let peakRSSBytes {
+            lines.append(String(format: "Peak resident memory %@ bytes (%.2f GiB)", peakRSSBytes.formatted(), Double(peakRSSBytes) / 1_073_741_824))
+        }
         lines.append("Adapter: \(adapter)")
         return lines.joined(separator: "\n")
     }
@@ -65,6 +76,7 @@ public struct FineTuningReport: Report, Sendable {
         case adaptedModules = "adapted_modules", tokensPerSecond = "tokens_per_second"
         case initialEvaluationPerplexity = "initial_eval_perplexity", finalEvaluationPerplexity = "final_eval_perplexity"
         case peakRSSBytes = "peak_rss_bytes"
+        case basePrecision = "base_precision", baseWeightBytes = "base_weight_bytes"
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -82,5 +94,7 @@ public struct FineTuningReport: Report, Sendable {
         try container.encodeIfPresent(initialEvaluationPerplexity, forKey: .initialEvaluationPerplexity)
         try container.encodeIfPresent(finalEvaluationPerplexity, forKey: .finalEvaluationPerplexity)
         try container.encodeIfPresent(peakRSSBytes, forKey: .peakRSSBytes)
+        try container.encodeIfPresent(base?.precision, forKey: .basePrecision)
+        try container.encodeIfPresent(base?.weightBytes, forKey: .baseWeightBytes)
     }
 }
