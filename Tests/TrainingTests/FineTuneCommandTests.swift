@@ -92,16 +92,24 @@ struct FineTuneCommandTests {
         #expect(a?["final_eval_perplexity"] as? Double == b?["final_eval_perplexity"] as? Double)
     }
 
-    /// QLoRA: the projections in NF4 with double quantization, the adapters trained on that base
-    /// and saved with the same module names.
-    @Test func aRunOnAnNF4BaseWritesTheSameAdapter() throws {
+    /// QLoRA: the projections in NF4 with double quantization, or in the file's Q4_1 blocks, the
+    /// adapters trained on that base and saved with the same module names; the report gives the
+    /// base's stored bytes (Float embedding and norms, 106 168 320 projection weights) and the peak RSS.
+    @Test(arguments: ["nf4-dq", "q4_1"])
+    func aRunOnAQuantizedBaseWritesTheSameAdapter(precision: String) throws {
         let w = try workspace()
         defer { try? FileManager.default.removeItem(at: w.directory) }
         let out = w.directory.appendingPathComponent("qlora").path
-        let run = try runLora(arguments(w, out: out) + ["--base-precision", "nf4-dq", "--dropout", "0.1"])
+        let run = try runLora(arguments(w, out: out) + ["--base-precision", precision, "--dropout", "0.1"])
         #expect(run.status == 0, "\(run.standardError)")
-        #expect(run.standardError.contains("base projections in nf4-dq: 210 layers"))
+        #expect(run.standardError.contains("base projections in \(precision): 210 layers"))
         try checkShortRun(run, out: out)
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(run.standardOutput.utf8)) as? [String: Any])
+        let (projections, dense) = (106_168_320, 4 * 28_346_688)
+        let bytes = try #require(json["base_weight_bytes"] as? Int)
+        #expect(json["base_precision"] as? String == precision)
+        #expect(precision == "q4_1" ? bytes == dense + projections / 32 * 20 : (dense + projections / 2 ..< dense + projections * 9 / 16).contains(bytes))
+        #expect((json["peak_rss_bytes"] as? Int ?? 0) > bytes)
     }
 
     /// The same run as two ranks of `mpirun`: the losses, perplexities and adapter of one process
