@@ -8,8 +8,9 @@ import Quantization
 public typealias BlockQuantizedLinear = FrozenQuantizedLinear<QuantizedMatrix, Float>
 
 extension QuantizedMatrix: RowDequantizable {
-    /// The most rows of `X` whose product runs on the blocks (as ``QuantizedLinear``'s default).
-    public static let directProductRowLimit = 8
+    /// The most rows of `X` whose product runs on the blocks: up to about 32 rows the blocks
+    /// kernels beat dequantized panels and BLAS (docs/PERFORMANCE.md, QLoRA).
+    public static let directProductRowLimit = 32
 
     public var storageBytes: Int { blocks.count }
 

@@ -31,7 +31,8 @@ struct BlockQuantizedLinearTests {
         #expect(blocks.storageBytes == blocks.rows * blocks.bytesPerRow)
         let dense = Linear(weight: dequantized)
         var generator = SeededGenerator(seed: 21)
-        for (n, panelRows) in [(1, 256), (QuantizedMatrix.directProductRowLimit, 5), (9, 1), (24, 7), (24, 16), (24, 1000)] {
+        let limit = QuantizedMatrix.directProductRowLimit
+        for (n, panelRows) in [(1, 256), (limit, 5), (limit + 1, 1), (40, 7), (40, 16), (40, 1000)] {
             let layer = BlockQuantizedLinear(weight: blocks, panelRows: panelRows)
             let x = Matrix<Float>.randomNormal(rows: n, columns: blocks.columns, using: &generator)
             let g = Matrix<Float>.randomNormal(rows: n, columns: blocks.rows, using: &generator)
