@@ -129,7 +129,7 @@ let package = Package(
             resources: [.copy("Fixtures")]),
 
         .executableTarget(
-            name: "QLoRATiming", dependencies: ["LinearAlgebra", "NN", "Quantization", "TensorFormats"],
+            name: "QLoRATiming", dependencies: ["LinearAlgebra", "NN", "Quantization", "TensorFormats", "Models"],
             path: "Benchmarks/QLoRATiming"),
         .executableTarget(
             name: "LinearAlgebraBenchmarks",
