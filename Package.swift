@@ -64,7 +64,7 @@ let package = Package(
         .target(name: "PEFT", dependencies: ["LinearAlgebra", "FileSafety", "TensorFormats", "NN", "LowRank", "LoRA", "Reporting"]),
         .target(
             name: "Training",
-            dependencies: ["LinearAlgebra", "TensorFormats", "NN", "Optimizers", "LoRA", "Models", "Collectives", "Plotting", "Reporting"]),
+            dependencies: ["LinearAlgebra", "FileSafety", "TensorFormats", "NN", "Optimizers", "LoRA", "Models", "Collectives", "Plotting", "Reporting"]),
         .target(
             name: "LoRABench",
             dependencies: ["LinearAlgebra", "LoRA", "LowRank", "ModelSizing", "NN", "Training", "Plotting", "Reporting"]),
@@ -112,7 +112,7 @@ let package = Package(
         .testTarget(
             name: "PEFTTests", dependencies: ["PEFT", "LoRA", "NN", "LinearAlgebra", "TensorFormats", "CommandTestSupport"],
             resources: [.copy("Fixtures")]),
-        .testTarget(name: "FileCommandsTests", dependencies: ["PEFT", "TensorFormats", "LoRATool", "CommandTestSupport"]),
+        .testTarget(name: "FileCommandsTests", dependencies: ["PEFT", "TensorFormats", "Models", "LoRATool", "CommandTestSupport"]),
         .testTarget(
             name: "TrainingTests",
             dependencies: [

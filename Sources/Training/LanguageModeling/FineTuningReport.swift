@@ -24,11 +24,26 @@ public struct FineTuningReport: Report, Sendable {
     public var base: (precision: String, weightBytes: Int)?
     /// The adapter directory written.
     public var adapter: String
+    /// A prompt's greedy continuation before and after training, when one was asked for.
+    public var sample: Sample?
+
+    /// What the model wrote after `prompt` before and after training.
+    public struct Sample: Sendable, Equatable {
+        public var prompt: String
+        public var before: String
+        public var after: String
+
+        public init(prompt: String, before: String, after: String) {
+            self.prompt = prompt
+            self.before = before
+            self.after = after
+        }
+    }
 
     public init(
         model: String, trainableParameters: Int, totalParameters: Int, adaptedModules: [String], steps: Int, tokens: Int,
         tokensPerSecond: Double, evaluations: [Int: Double], losses: [Double], peakRSSBytes: Int?,
-        base: (precision: String, weightBytes: Int)? = nil, adapter: String
+        base: (precision: String, weightBytes: Int)? = nil, adapter: String, sample: Sample? = nil
     ) {
         self.model = model
         self.trainableParameters = trainableParameters
@@ -42,6 +57,7 @@ public struct FineTuningReport: Report, Sendable {
         self.peakRSSBytes = peakRSSBytes
         self.base = base
         self.adapter = adapter
+        self.sample = sample
     }
 
     /// Held-out perplexity before the first step.
@@ -66,6 +82,10 @@ public struct FineTuningReport: Report, Sendable {
         if let peakRSSBytes {
             lines.append(String(format: "Peak resident memory %@ bytes (%.2f GiB)", peakRSSBytes.formatted(), Double(peakRSSBytes) / 1_073_741_824))
         }
+        if let sample {
+            lines += ["Sample after \(sample.prompt.debugDescription):", "  before: \(sample.before.debugDescription)",
+                      "  after:  \(sample.after.debugDescription)"]
+        }
         lines.append("Adapter: \(adapter)")
         return lines.joined(separator: "\n")
     }
@@ -77,6 +97,7 @@ public struct FineTuningReport: Report, Sendable {
         case initialEvaluationPerplexity = "initial_eval_perplexity", finalEvaluationPerplexity = "final_eval_perplexity"
         case peakRSSBytes = "peak_rss_bytes"
         case basePrecision = "base_precision", baseWeightBytes = "base_weight_bytes"
+        case samplePrompt = "sample_prompt", sampleBefore = "sample_before", sampleAfter = "sample_after"
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -96,5 +117,8 @@ public struct FineTuningReport: Report, Sendable {
         try container.encodeIfPresent(peakRSSBytes, forKey: .peakRSSBytes)
         try container.encodeIfPresent(base?.precision, forKey: .basePrecision)
         try container.encodeIfPresent(base?.weightBytes, forKey: .baseWeightBytes)
+        try container.encodeIfPresent(sample?.prompt, forKey: .samplePrompt)
+        try container.encodeIfPresent(sample?.before, forKey: .sampleBefore)
+        try container.encodeIfPresent(sample?.after, forKey: .sampleAfter)
     }
 }
