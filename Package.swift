@@ -61,7 +61,7 @@ let package = Package(
         .target(name: "Optimizers", dependencies: ["LinearAlgebra", "NN"]),
         .target(name: "Quantization", dependencies: ["LinearAlgebra", "NN"]),
         .target(name: "LoRA", dependencies: ["LinearAlgebra", "FileSafety", "NN", "CLowRankKernel"]),
-        .target(name: "PEFT", dependencies: ["LinearAlgebra", "FileSafety", "TensorFormats", "NN", "LowRank", "LoRA", "Models", "Reporting"]),
+        .target(name: "PEFT", dependencies: ["LinearAlgebra", "FileSafety", "TensorFormats", "NN", "LowRank", "LoRA", "Models", "Plotting", "Reporting"]),
         .target(
             name: "Training",
             dependencies: ["LinearAlgebra", "TensorFormats", "NN", "Optimizers", "LoRA", "Models", "Collectives", "Plotting", "Reporting"]),
