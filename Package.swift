@@ -64,7 +64,7 @@ let package = Package(
         .target(name: "PEFT", dependencies: ["LinearAlgebra", "FileSafety", "TensorFormats", "NN", "LowRank", "LoRA", "Models", "Plotting", "Reporting"]),
         .target(
             name: "Training",
-            dependencies: ["LinearAlgebra", "TensorFormats", "NN", "Optimizers", "LoRA", "Models", "Collectives", "Plotting", "Reporting"]),
+            dependencies: ["LinearAlgebra", "FileSafety", "TensorFormats", "NN", "Optimizers", "LoRA", "Models", "Collectives", "Plotting", "Reporting"]),
         .target(
             name: "LoRABench",
             dependencies: ["LinearAlgebra", "LoRA", "LowRank", "ModelSizing", "NN", "Training", "Plotting", "Reporting"]),
@@ -112,7 +112,9 @@ let package = Package(
         .testTarget(
             name: "PEFTTests", dependencies: ["PEFT", "LoRA", "NN", "LinearAlgebra", "TensorFormats", "CommandTestSupport"],
             resources: [.copy("Fixtures")]),
-        .testTarget(name: "FileCommandsTests", dependencies: ["PEFT", "TensorFormats", "LoRATool", "CommandTestSupport"]),
+        .testTarget(
+            name: "FileCommandsTests",
+            dependencies: ["PEFT", "LoRA", "Models", "LinearAlgebra", "TensorFormats", "LoRATool", "CommandTestSupport"]),
         .testTarget(
             name: "TrainingTests",
             dependencies: [
@@ -121,7 +123,7 @@ let package = Package(
             ]),
         .testTarget(name: "PlottingTests", dependencies: ["Plotting"]),
         .testTarget(name: "ReportingTests", dependencies: ["Reporting"]),
-        .testTarget(name: "LoRABenchTests", dependencies: ["LoRABench"]),
+        .testTarget(name: "LoRABenchTests", dependencies: ["LoRABench", "LoRA", "NN", "LinearAlgebra"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ReadmeExamplesTests", dependencies: ["LoRAKit"]),
         .testTarget(

@@ -49,3 +49,36 @@ extension Matrix {
 func addRow<Scalar: MatrixScalar>(_ x: UnsafePointer<Scalar>, into y: UnsafeMutablePointer<Scalar>, count: Int) {
     for j in 0..<count { y[j] += x[j] }
 }
+
+/// Rows picked by index: a mixed batch's rows of one adapter, a permutation of a weight's rows.
+extension Matrix {
+    /// Row `i` of the result is row `order[i]` of this matrix.
+    public func gatheringRows(_ order: [Int]) -> Matrix {
+        let c = columns
+        var result = Matrix.unsafeUninitialized(order.count, c)
+        result.withUnsafeMutableBufferPointer { to in
+            withUnsafeBufferPointer { from in
+                for (i, source) in order.enumerated() {
+                    precondition(source >= 0 && source < rows, "gatheringRows: row \(source) of \(shapeDescription)")
+                    (to.baseAddress! + i * c).update(from: from.baseAddress! + source * c, count: c)
+                }
+            }
+        }
+        return result
+    }
+
+    /// Row `order[i]` of this matrix becomes row `i` of `source` (the inverse of ``gatheringRows(_:)``).
+    public mutating func scatterRows(_ source: Matrix, to order: [Int]) {
+        precondition(source.rows == order.count && source.columns == columns,
+                     "scatterRows: \(source.shapeDescription) into \(order.count) rows of \(shapeDescription)")
+        let (c, m) = (columns, rows)
+        source.withUnsafeBufferPointer { from in
+            withUnsafeMutableBufferPointer { to in
+                for (i, target) in order.enumerated() {
+                    precondition(target >= 0 && target < m, "scatterRows: row \(target) of \(m)×\(c)")
+                    (to.baseAddress! + target * c).update(from: from.baseAddress! + i * c, count: c)
+                }
+            }
+        }
+    }
+}

@@ -51,27 +51,37 @@ public struct LoRAAdapter<Scalar: MatrixScalar>: Sendable {
     /// `Y ← Y + s·(X·Aᵀ)·Bᵀ` for `X: n×k`, `Y: n×d`, with `workspace: r×n` receiving `Tᵀ = A·Xᵀ`.
     /// Allocates nothing when `y` and `workspace` are uniquely referenced.
     public func add(_ x: Matrix<Scalar>, to y: inout Matrix<Scalar>, workspace: inout Matrix<Scalar>) {
+        x.withUnsafeView { x in
+            y.withUnsafeMutableView { y in
+                workspace.withUnsafeMutableView { add(x, to: y, workspace: $0) }
+            }
+        }
+    }
+
+    /// ``add(_:to:workspace:)`` on views: rows of larger matrices (a mixed batch's rows of one
+    /// adapter, ``MultiLoRALinear``) are read and written in place.
+    public func add(
+        _ x: UnsafeMatrixView<Scalar>, to y: UnsafeMutableMatrixView<Scalar>, workspace: UnsafeMutableMatrixView<Scalar>
+    ) {
         precondition(
             x.columns == inFeatures && y.rows == x.rows && y.columns == outFeatures,
-            "LoRAAdapter.add: X \(x.shapeDescription) with A \(a.shapeDescription) does not fit Y \(y.shapeDescription)")
+            "LoRAAdapter.add: X \(x.rows)×\(x.columns) with A \(a.shapeDescription) does not fit Y \(y.rows)×\(y.columns)")
         precondition(
             workspace.rows == rank && workspace.columns == x.rows,
-            "LoRAAdapter.add: workspace \(workspace.shapeDescription), need \(rank)×\(x.rows) for Tᵀ = A·Xᵀ")
-        guard rank > 0 else { return }
-        if x.rows == 1 {
-            Matrix.gemv(a, x, into: &workspace)
-            Matrix.gemv(b, workspace, alpha: scale, beta: 1, into: &y)
-        } else if let packed {
-            x.withUnsafeView { x in
-                y.withUnsafeMutableView { y in
-                    workspace.withUnsafeMutableView { t in
-                        packed.accumulate(x.assumingFloat, into: y.assumingFloat, projection: t.assumingFloat)
-                    }
+            "LoRAAdapter.add: workspace \(workspace.rows)×\(workspace.columns), need \(rank)×\(x.rows) for Tᵀ = A·Xᵀ")
+        guard rank > 0, x.rows > 0 else { return }
+        a.withUnsafeView { a in
+            b.withUnsafeView { b in
+                if x.rows == 1 {
+                    workspace.gemv(a, x)
+                    y.gemv(b, workspace.readOnly, alpha: scale, beta: 1)
+                } else if let packed {
+                    packed.accumulate(x.assumingFloat, into: y.assumingFloat, projection: workspace.assumingFloat)
+                } else {
+                    workspace.gemm(a, x, transposeB: .transposed)
+                    y.gemm(workspace.readOnly, b, transposeA: .transposed, transposeB: .transposed, alpha: scale, beta: 1)
                 }
             }
-        } else {
-            Matrix.gemm(a, x, transposeB: .transposed, into: &workspace)
-            Matrix.gemm(workspace, b, transposeA: .transposed, transposeB: .transposed, alpha: scale, beta: 1, into: &y)
         }
     }
 }

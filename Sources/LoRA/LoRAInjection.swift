@@ -9,6 +9,9 @@ public enum LoRAInjectionError: Error, Equatable, Sendable, CustomStringConverti
     case noTargetMatched(targets: String, linearModules: [String])
     /// The adapter of `module` could not be initialised.
     case initialization(module: String, LoRAInitializationError)
+    /// `rank` exceeds the smaller side of `module`'s `out×in` weight: it would add parameters
+    /// (and memory) and no expressiveness.
+    case rankExceedsModule(module: String, rank: Int, outFeatures: Int, inFeatures: Int)
 
     public var description: String {
         switch self {
@@ -19,6 +22,8 @@ public enum LoRAInjectionError: Error, Equatable, Sendable, CustomStringConverti
                 + (modules.isEmpty ? "none" : Self.summary(of: modules))
         case let .initialization(module, error):
             "LoRA adapter for \(module): \(error)"
+        case let .rankExceedsModule(module, rank, outFeatures, inFeatures):
+            "LoRA rank \(rank) exceeds \(min(outFeatures, inFeatures)), the smaller side of \(module) (\(outFeatures)×\(inFeatures))"
         }
     }
 
@@ -62,8 +67,9 @@ extension Module {
     /// dense `W`, throw there); everything else is frozen. Bias mode `lora_only` makes the
     /// wrapped layers' biases trainable, `all` every parameter whose name ends in `bias`.
     ///
-    /// Throws when the configuration is invalid, nothing matches, or an initialisation fails
-    /// (the model is unchanged then, except after a failure in a later module).
+    /// Throws when the configuration is invalid, nothing matches, a rank exceeds a matched
+    /// module's smaller side, or an initialisation fails (the model is unchanged then, except
+    /// after a failure in a later module).
     @discardableResult
     public func injectLoRA(
         _ configuration: LoRAConfiguration, using generator: inout some RandomNumberGenerator
@@ -81,6 +87,10 @@ extension Module {
         let matches = candidates.filter { configuration.targets($0.path) }
         guard !matches.isEmpty else {
             throw .noTargetMatched(targets: "\(configuration.targetModules)", linearModules: candidates.map(\.path))
+        }
+        for (_, _, path, linear) in matches where configuration.rank(forModule: path) > min(linear.outFeatures, linear.inFeatures) {
+            throw .rankExceedsModule(module: path, rank: configuration.rank(forModule: path),
+                                     outFeatures: linear.outFeatures, inFeatures: linear.inFeatures)
         }
         setTrainable(false)
         var wrapped: [(path: String, rank: Int, scale: Double)] = []

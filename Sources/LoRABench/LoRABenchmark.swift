@@ -133,17 +133,7 @@ public struct LoRABenchmark: Sendable {
             { unmerged.addAdapter(x, to: &yAdapter, workspace: &workspace) },
             { stacked.forward(x, into: &stackedOutput) },
         ]
-        operations.forEach { $0() }
-        let once = millisecondsPerCall(operations[1])
-        let repeats = min(10_000, max(1, Int((settings.minimumSampleMilliseconds / max(once, 1e-6)).rounded(.up))))
-        var times = Array(repeating: [Double](), count: operations.count)
-        for round in 0..<(settings.warmUpRounds + settings.rounds) {
-            let order = round.isMultiple(of: 2) ? Array(operations.indices) : operations.indices.reversed()
-            for index in order {
-                let milliseconds = millisecondsPerCall(repeats: repeats, operations[index])
-                if round >= settings.warmUpRounds { times[index].append(milliseconds) }
-            }
-        }
+        let times = interleavedRounds(operations, calibratingOn: 1, settings: settings)
         return (times[0], times[1], times[2], times[3], times[4])
     }
 

@@ -47,6 +47,7 @@ struct FineTune: ParsableCommand {
     @OptionGroup var threads: ThreadsOption
     @OptionGroup var output: FormatOption
     @OptionGroup var plot: PlotOption
+    @OptionGroup var sample: SampleOption
     @OptionGroup var progress: ProgressOption
 
     func validate() throws {
@@ -55,6 +56,11 @@ struct FineTune: ParsableCommand {
         }
         if context < 2 { throw ValidationError("--context must be at least 2, got \(context)") }
         if (steps == nil) == (epochs == nil) { throw ValidationError("give one of --steps and --epochs") }
+        // The run's token count must be countable: it sizes the progress, the ETA and the report.
+        let tokens = [steps ?? 1, epochs ?? 1, accumulate, batchSize, context].reduce(Double(1)) { $0 * Double($1) }
+        if !(tokens < 0x1p62) {
+            throw ValidationError("--steps or --epochs × --accumulate × --batch-size × --context asks for more tokens than can be counted")
+        }
         if let bad = [("--steps", steps), ("--epochs", epochs), ("--eval-every", evalEvery), ("--save-every", saveEvery)]
             .first(where: { ($0.1 ?? 1) < 1 }) {
             throw ValidationError("\(bad.0) must be at least 1, got \(bad.1!)")
@@ -97,6 +103,8 @@ struct FineTune: ParsableCommand {
             progress.report("resuming at step \(checkpoint.step) of \(run.options.steps)")
             resumed = checkpoint
         }
+        let sampleBefore = run.isPrimaryRank ? try sample.sample(job.language) : nil
+        if let sampleBefore { progress.report("sample before: \(sampleBefore.debugDescription)") }
         let final = try run.run(
             resumingFrom: resumed, evaluateEvery: evalEvery, saveEvery: saveEvery,
             save: { try $0.write(to: checkpointURL) },
@@ -104,12 +112,15 @@ struct FineTune: ParsableCommand {
         guard run.isPrimaryRank else { return }
         try job.writeAdapter(to: outURL)
         try? FileManager.default.removeItem(at: checkpointURL)
+        let sampleAfter = try sample.sample(job.language)
+        if let sampleAfter { progress.report("sample after: \(sampleAfter.debugDescription)") }
         let report = FineTuningReport(
             model: model, trainableParameters: job.language.model.trainableParameterCount,
             totalParameters: job.language.model.parameterCount, adaptedModules: job.adapted, steps: final.step,
             tokens: final.step * run.options.accumulate * run.options.batchSize * run.options.context,
             tokensPerSecond: run.trainingTokensPerSecond,
-            evaluations: final.evaluations, losses: final.losses, peakRSSBytes: peakResidentBytes(), adapter: outURL.path)
+            evaluations: final.evaluations, losses: final.losses, peakRSSBytes: peakResidentBytes(), adapter: outURL.path,
+            sample: sampleBefore.flatMap { before in sampleAfter.map { FineTuningReport.Sample(prompt: sample.samplePrompt!, before: before, after: $0) } })
         try plot.write { report.figure() }
         print(try output.render(report))
     }

@@ -40,7 +40,11 @@ struct FineTuneJob {
         if (processes?.rank ?? 0) == 0 {
             command.progress.report("LoRA r=\(lora.rank) α=\(lora.alpha) on \(adapted.count) modules: \(model.trainableParameterCount.formatted()) trainable parameters; \(windows.count) training sequences of \(command.context) tokens")
         }
-        let steps = command.steps ?? max(1, command.epochs! * windows.count / (command.batchSize * command.accumulate))
+        let (sequences, overflow) = (command.epochs ?? 1).multipliedReportingOverflow(by: windows.count)
+        guard !overflow else {
+            throw CommandFailure(description: "--epochs \(command.epochs!) over \(windows.count) sequences is more steps than can be counted")
+        }
+        let steps = command.steps ?? max(1, sequences / (command.batchSize * command.accumulate))
         run = FineTuning(
             model: model, trainingWindows: windows, evaluationWindows: evaluation,
             options: FineTuningOptions(

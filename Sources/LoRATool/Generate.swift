@@ -37,7 +37,7 @@ struct Generate: ParsableCommand {
 
     func validate() throws {
         guard maxTokens >= 1 else { throw ValidationError("--max-tokens must be at least 1, got \(maxTokens)") }
-        guard temperature >= 0 else { throw ValidationError("--temperature must be ≥ 0, got \(temperature)") }
+        guard temperature >= 0 && temperature.isFinite else { throw ValidationError("--temperature must be finite and ≥ 0, got \(temperature)") }
         guard topK >= 0 else { throw ValidationError("--top-k must be ≥ 0, got \(topK)") }
         guard topP > 0 && topP <= 1 else { throw ValidationError("--top-p must be in (0, 1], got \(topP)") }
     }

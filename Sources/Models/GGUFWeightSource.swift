@@ -67,19 +67,3 @@ extension GGMLType {
         }
     }
 }
-
-extension Matrix {
-    /// Row `i` of the result is row `order[i]` of this matrix.
-    func gatheringRows(_ order: [Int]) -> Matrix {
-        let c = columns
-        var result = Matrix.unsafeUninitialized(order.count, c)
-        result.withUnsafeMutableBufferPointer { to in
-            withUnsafeBufferPointer { from in
-                for (i, source) in order.enumerated() {
-                    (to.baseAddress! + i * c).update(from: from.baseAddress! + source * c, count: c)
-                }
-            }
-        }
-        return result
-    }
-}

@@ -49,7 +49,7 @@ extension LlamaForCausalLM {
         }
         guard maximumNewTokens >= 0 else { throw .invalidInput("maximum new tokens \(maximumNewTokens) is negative") }
         var sampler = TokenSampler(sampling)
-        let capacity = min(prompt.count + maximumNewTokens, configuration.contextLength)
+        let capacity = prompt.count + min(maximumNewTokens, configuration.contextLength - prompt.count)
         var caches = makeCaches(capacity: capacity)
         let clock = ContinuousClock()
         let start = clock.now

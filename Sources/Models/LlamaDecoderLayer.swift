@@ -39,20 +39,18 @@ public final class LlamaDecoderLayer<Scalar: MatrixScalar>: Module {
     public func forward(_ input: Matrix<Scalar>, sequenceLength: Int) -> Matrix<Scalar> {
         var hidden = attention.forward(inputNorm.forward(input), sequenceLength: sequenceLength)
         hidden.axpy(1, input)
-        return addingFeedForward(to: hidden)
+        var output = mlp.forward(postAttentionNorm.forward(hidden))
+        output.axpy(1, hidden)
+        return output
     }
 
     /// `Y: m×d` for `m` new rows of one sequence at positions `cache.count ..< cache.count + m`,
-    /// attending to the cached keys and values, which it extends (inference only: the layers'
-    /// backward caches are not meaningful afterwards).
+    /// attending to the cached keys and values, which it extends (inference only: nothing is
+    /// kept for a backward pass, so a long prompt runs in one piece).
     public func forward(_ input: Matrix<Scalar>, cache: inout KeyValueCache<Scalar>) -> Matrix<Scalar> {
-        var hidden = attention.forward(inputNorm.forward(input), cache: &cache)
+        var hidden = attention.forward(inputNorm.apply(input), cache: &cache)
         hidden.axpy(1, input)
-        return addingFeedForward(to: hidden)
-    }
-
-    private func addingFeedForward(to hidden: Matrix<Scalar>) -> Matrix<Scalar> {
-        var output = mlp.forward(postAttentionNorm.forward(hidden))
+        var output = mlp.apply(postAttentionNorm.apply(hidden))
         output.axpy(1, hidden)
         return output
     }

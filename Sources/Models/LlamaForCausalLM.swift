@@ -100,12 +100,17 @@ public final class LlamaForCausalLM<Scalar: MatrixScalar>: Module {
     /// `targets[i] = tokens[i+1]` within a sequence) under the logits of `tokens`, summed and
     /// counted (``ProjectedCrossEntropy``, mean = NLL / scored). With `accumulatingGradients`, the
     /// mean's backward runs through every layer and trainable parameters accumulate `∂L/∂θ`.
-    /// The logits are never held whole (chunks of 64×V). Training's `CausalLanguageModel`
-    /// requirement, word for word.
+    /// The logits are never held whole (chunks of ``headRowsPerChunk``×V). Training's
+    /// `CausalLanguageModel` requirement, word for word.
     public func loss(tokens: [Int], targets: [Int], sequenceLength t: Int, accumulatingGradients: Bool) -> ProjectedCrossEntropy<Scalar> {
         loss(tokens: tokens, targets: targets, sequenceLength: t, accumulatingGradients: accumulatingGradients,
-             rowsPerChunk: 64, layerInputGradient: nil)
+             rowsPerChunk: Self.headRowsPerChunk, layerInputGradient: nil)
     }
+
+    /// Rows of hidden states per product with the head, when whole logits are not needed: each
+    /// product packs all of `W: V×d` (28 M weights for SmolLM2), so few rows are mostly packing
+    /// (docs/PERFORMANCE.md, SmolLM2), while a chunk holds `rows×V` logits.
+    public static var headRowsPerChunk: Int { 256 }
 
     /// ``loss(tokens:targets:sequenceLength:accumulatingGradients:)`` with the head computed
     /// `rowsPerChunk` rows at a time, and `layerInputGradient(l, ∂L/∂H_l)` (if given) seeing each
@@ -148,12 +153,11 @@ public final class LlamaForCausalLM<Scalar: MatrixScalar>: Module {
     /// `norm(H_N): m×d` for `tokens` appended at positions `p ..< p+m` (`p` = the caches'
     /// count), extending `caches`: a prompt or a perplexity window in one call, then one token at
     /// a time. Row `i` equals the batched forward's row at position `p + i`. Runs `chunkSize`
-    /// rows at a time, which bounds the activations a long input holds at once: each layer keeps
-    /// its last inputs, so a 512-token prompt in one piece peaked at 1.23 GiB against 0.80 in
-    /// pieces of 128, and took more CPU time (fresh pages: 3.2–4.3 s against 2.2–2.5 s, one
-    /// thread, loading included); pieces of 64 lose GEMM speed (2.6 s).
+    /// rows at a time (default: all at once); the layers keep nothing for a backward pass here,
+    /// so a piece holds only its own activations while a layer runs, and larger pieces make
+    /// larger GEMMs.
     @_specialize(where Scalar == Float)
-    public func hiddenStates(appending tokens: [Int], caches: inout [KeyValueCache<Scalar>], chunkSize: Int = 128) -> Matrix<Scalar> {
+    public func hiddenStates(appending tokens: [Int], caches: inout [KeyValueCache<Scalar>], chunkSize: Int = .max) -> Matrix<Scalar> {
         precondition(!tokens.isEmpty && caches.count == layers.count && chunkSize > 0,
                      "LlamaForCausalLM: \(tokens.count) tokens, \(caches.count) caches for \(layers.count) layers, chunks of \(chunkSize)")
         precondition(caches[0].count + tokens.count <= configuration.contextLength,

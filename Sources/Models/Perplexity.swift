@@ -53,7 +53,8 @@ extension LlamaForCausalLM {
                 for layer in caches.indices { caches[layer].removeAll() }
                 let hidden = hiddenStates(appending: window, caches: &caches)
                 let targets = Array(window.dropFirst()) + [-1]
-                let scores = projectedCrossEntropy(hidden: hidden, weight: headWeight, targets: targets, rowsPerChunk: 128, computingGradient: false)
+                let scores = projectedCrossEntropy(hidden: hidden, weight: headWeight, targets: targets, rowsPerChunk: Self.headRowsPerChunk,
+                    computingGradient: false)
                 result.totalNegativeLogLikelihood += scores.totalNegativeLogLikelihood
                 result.scored += scores.scored
             }

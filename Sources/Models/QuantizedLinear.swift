@@ -51,9 +51,13 @@ public final class QuantizedLinear: LinearLayer, WeightedLinearLayer {
     public func replica() -> QuantizedLinear { QuantizedLinear(sharing: self) }
 
     public func forward(_ input: Matrix<Float>) -> Matrix<Float> {
+        self.input = input
+        return apply(input)
+    }
+
+    public func apply(_ input: Matrix<Float>) -> Matrix<Float> {
         precondition(input.columns == inFeatures,
                      "QuantizedLinear.forward: X \(input.shapeDescription) does not fit W \(outFeatures)×\(inFeatures)")
-        self.input = input
         if input.rows <= quantizedRowLimit { return blocks.multiply(input, activations: activations) }
         var output = Matrix<Float>.unsafeUninitialized(input.rows, outFeatures)
         Matrix.gemm(input, weight.value, transposeB: .transposed, into: &output)

@@ -28,7 +28,7 @@ public struct SamplingOptions: Sendable, Equatable {
 
     /// Throws for a negative or non-finite temperature, `k < 0`, or `p` outside `(0, 1]`.
     public func validate() throws(ModelError) {
-        guard temperature >= 0 && temperature.isFinite else { throw .invalidInput("temperature \(temperature) is not ≥ 0") }
+        guard temperature >= 0 && temperature.isFinite else { throw .invalidInput("temperature \(temperature) is not a finite number ≥ 0") }
         if let topK, topK < 0 { throw .invalidInput("top-k \(topK) is negative") }
         guard topP > 0 && topP <= 1 else { throw .invalidInput("top-p \(topP) is not in (0, 1]") }
     }

@@ -21,6 +21,14 @@ public protocol LinearLayer<Scalar>: Layer {
     /// The parameter gradients of ``Layer/backward(_:)`` without `∂L/∂X` (which is a GEMM the
     /// first layer of a model does not need).
     func accumulateParameterGradients(_ outputGradient: Matrix<Scalar>)
+    /// `Y` as ``Layer/forward(_:)`` computes it, keeping nothing for a backward pass (inference:
+    /// what a layer keeps for its backward is memory a long prompt would hold in every layer).
+    func apply(_ input: Matrix<Scalar>) -> Matrix<Scalar>
+}
+
+extension LinearLayer {
+    /// ``Layer/forward(_:)``, for layers whose forward keeps nothing costly.
+    public func apply(_ input: Matrix<Scalar>) -> Matrix<Scalar> { forward(input) }
 }
 
 /// A module whose linear sub-modules can be replaced, so adapters can wrap them in place.

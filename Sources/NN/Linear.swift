@@ -53,10 +53,16 @@ public final class Linear<Scalar: MatrixScalar>: LinearLayer {
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public func forward(_ input: Matrix<Scalar>) -> Matrix<Scalar> {
+        self.input = input
+        return apply(input)
+    }
+
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    public func apply(_ input: Matrix<Scalar>) -> Matrix<Scalar> {
         let w = weight.value
         precondition(input.columns == w.columns,
                      "Linear.forward: X \(input.shapeDescription) does not fit W \(w.shapeDescription)")
-        self.input = input
         // Starting from the bias rows with β = 1 saves a pass over Y (BLAS would zero it for β = 0).
         var output = bias.map { Matrix(rows: input.rows, repeatingRow: $0.value) } ?? .unsafeUninitialized(input.rows, w.rows)
         Matrix.gemm(input, w, transposeB: .transposed, beta: bias == nil ? 0 : 1, into: &output)

@@ -57,29 +57,35 @@ public func projectedCrossEntropy<Scalar: MatrixScalar>(
 }
 
 /// `Σᵢ NLLᵢ` over the rows with a target, replacing each row of `logits` by its gradient
-/// `gradientScale·(Pᵢ − onehot(cᵢ))` (zero for unscored rows).
+/// `gradientScale·(Pᵢ − onehot(cᵢ))` (zero for unscored rows). Rows are split over the threads
+/// (``forEachChunk(of:minimumChunk:threads:_:)``: each row as in a serial loop) and summed in
+/// row order, so the total does not depend on the thread count.
 private func softmaxNegativeLogLikelihood<Scalar: MatrixScalar>(
     _ logits: inout Matrix<Scalar>, targets: [Int], gradientScale: Scalar
 ) -> Double {
     let v = logits.columns
-    var total = 0.0
+    var rowTotals = [Double](repeating: 0, count: targets.count)
     logits.withUnsafeMutableBufferPointer { z in
-        for (i, target) in targets.enumerated() {
-            let row = z.baseAddress! + i * v
-            guard target >= 0 else {
-                row.update(repeating: 0, count: v)
-                continue
+        rowTotals.withUnsafeMutableBufferPointer { totals in
+            forEachChunk(of: targets.count, minimumChunk: 8) { rows in
+                for i in rows {
+                    let (row, target) = (z.baseAddress! + i * v, targets[i])
+                    guard target >= 0 else {
+                        row.update(repeating: 0, count: v)
+                        continue
+                    }
+                    var maximum = row[0]
+                    for j in 1..<v { maximum = max(maximum, row[j]) }
+                    let chosen = row[target]
+                    exponentiateShifted(row, count: v, shift: maximum)
+                    let sum = interleavedSum(v) { row[$0] }
+                    totals[i] = Double(Scalar.log(sum) + maximum - chosen)
+                    let scale = gradientScale / sum
+                    for j in 0..<v { row[j] *= scale }
+                    row[target] -= gradientScale
+                }
             }
-            var maximum = row[0]
-            for j in 1..<v { maximum = max(maximum, row[j]) }
-            let chosen = row[target]
-            exponentiateShifted(row, count: v, shift: maximum)
-            let sum = interleavedSum(v) { row[$0] }
-            total += Double(Scalar.log(sum) + maximum - chosen)
-            let scale = gradientScale / sum
-            for j in 0..<v { row[j] *= scale }
-            row[target] -= gradientScale
         }
     }
-    return total
+    return rowTotals.reduce(0, +)
 }

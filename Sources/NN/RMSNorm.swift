@@ -61,6 +61,30 @@ public final class RMSNorm<Scalar: MatrixScalar>: Layer {
         return output
     }
 
+    /// `Y` as ``forward(_:)`` computes it, keeping nothing for a backward pass (inference).
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    public func apply(_ input: Matrix<Scalar>) -> Matrix<Scalar> {
+        let (n, d) = (input.rows, input.columns)
+        precondition(d == features, "RMSNorm.forward: X \(input.shapeDescription), features \(features)")
+        var output = Matrix<Scalar>.unsafeUninitialized(n, d)
+        let (gamma, epsilon) = (gain.value, epsilon)
+        input.withUnsafeBufferPointer { x in
+            gamma.withUnsafeBufferPointer { g in
+                output.withUnsafeMutableBufferPointer { y in
+                    forEachChunk(of: n, minimumChunk: 64) { rows in
+                        for i in rows {
+                            // x̂ is written to y first, then scaled in place.
+                            let row = y.baseAddress! + i * d
+                            _ = Self.normalizeRow(x.baseAddress! + i * d, count: d, gain: g.baseAddress!, epsilon: epsilon, normalized: row, output: row)
+                        }
+                    }
+                }
+            }
+        }
+        return output
+    }
+
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public func backward(_ outputGradient: Matrix<Scalar>) -> Matrix<Scalar> {

@@ -13,7 +13,10 @@ import LinearAlgebra
 /// row-wise and `O = P·V` (`O: n×(h·e)`).
 ///
 /// Backward: `∂P = ∂O·Vᵀ`, `∂V += Pᵀ·∂O`, `∂S = P ⊙ (∂P − rowsum(∂P ⊙ P))`,
-/// `∂Q = ∂S·K/√e`, `∂K += ∂Sᵀ·Q/√e`, the sums running over the query heads of a group.
+/// `∂Q = ∂S·K/√e`, `∂K += ∂Sᵀ·Q/√e`, the sums running over the query heads of a group. `P` is
+/// not kept between the passes but computed again (the same GEMM and softmax, so the same
+/// values): it is `batch·h·T²` floats, more than `Q`, `K` and `V` together once `T > e`, for
+/// one extra `T×T×e` product per head.
 public struct ScaledDotProductAttention<Scalar: MatrixScalar> {
     /// Number of query heads `h`.
     public let heads: Int
@@ -24,8 +27,6 @@ public struct ScaledDotProductAttention<Scalar: MatrixScalar> {
     private var queries = Matrix<Scalar>.zeros(0, 0)
     private var keys = Matrix<Scalar>.zeros(0, 0)
     private var values = Matrix<Scalar>.zeros(0, 0)
-    /// `P` of every (sequence, head), `T×T` blocks stacked: `(batch·heads·T)×T`.
-    private var probabilities = Matrix<Scalar>.zeros(0, 0)
     private var sequenceLength = 0
 
     /// Attention with `heads` query heads sharing `keyValueHeads` key/value heads (default: as
@@ -55,29 +56,23 @@ public struct ScaledDotProductAttention<Scalar: MatrixScalar> {
         (self.queries, self.keys, self.values, sequenceLength) = (queries, keys, values, t)
         let (batch, heads, groups, isCausal) = (n / t, self.heads, self.keyValueHeads, self.isCausal)
         let scale = 1 / Scalar(d / heads).squareRoot()
-        if probabilities.rows != batch * heads * t || probabilities.columns != t {
-            probabilities = .zeros(batch * heads * t, t)
-        }
-        var results = [probabilities, Matrix.unsafeUninitialized(n, d)]
-        probabilities = .zeros(0, 0)  // the array holds the only reference, so it is written in place
+        // The output, then one T×T block of P per sequence, reused across its heads.
+        var results: [Matrix<Scalar>] = [.unsafeUninitialized(n, d), .unsafeUninitialized(batch * t, t)]
         Matrix.withUnsafeViews(of: [queries, keys, values]) { inputs in
             Matrix.withUnsafeMutableViews(of: &results) { outputs in
                 splitSequences(batch, t, d) { sequences in
                     for b in sequences {
                         for head in 0..<heads {
                             let block = HeadBlock(sequence: b, head: head, length: t, width: d, heads: heads, groups: groups)
-                            let (q, k, v) = (block.query(inputs[0]), block.keyValue(inputs[1]), block.keyValue(inputs[2]))
-                            let p = block.probabilities(outputs[0])
-                            p.gemm(q, k, transposeB: .transposed, alpha: scale)  // S = Q·Kᵀ/√(d/h)
-                            softmaxRows(p.base, size: t, isCausal: isCausal)
-                            block.query(outputs[1]).gemm(p.readOnly, v)  // O = P·V
+                            let p = outputs[1][rows: block.rows]
+                            block.computeProbabilities(p, queries: inputs[0], keys: inputs[1], scale: scale, isCausal: isCausal)
+                            block.query(outputs[0]).gemm(p.readOnly, block.keyValue(inputs[2]))  // O = P·V
                         }
                     }
                 }
             }
         }
-        probabilities = results[0]
-        return results[1]
+        return results[0]
     }
 
     /// `(∂L/∂Q, ∂L/∂K, ∂L/∂V)` from `∂L/∂O: n×(h·e)`, for the most recent forward.
@@ -92,23 +87,25 @@ public struct ScaledDotProductAttention<Scalar: MatrixScalar> {
         let (batch, heads, groups) = (n / t, heads, keyValueHeads)
         let scale = 1 / Scalar(d / heads).squareRoot()
         let kvWidth = d / heads * groups
-        // ∂Q, ∂K, ∂V, then one T×T scratch block of ∂P/∂S per sequence. ∂K and ∂V sum over the
-        // query heads of a group: the group's first head writes (β = 0), the others add.
+        // ∂Q, ∂K, ∂V, then T×T scratch blocks of ∂P/∂S and of P per sequence. ∂K and ∂V sum over
+        // the query heads of a group: the group's first head writes (β = 0), the others add.
         var results: [Matrix<Scalar>] = [
-            .unsafeUninitialized(n, d), .unsafeUninitialized(n, kvWidth), .unsafeUninitialized(n, kvWidth), .zeros(batch * t, t),
+            .unsafeUninitialized(n, d), .unsafeUninitialized(n, kvWidth), .unsafeUninitialized(n, kvWidth),
+            .unsafeUninitialized(batch * t, t), .unsafeUninitialized(batch * t, t),
         ]
-        Matrix.withUnsafeViews(of: [queries, keys, values, outputGradient, probabilities]) { inputs in
+        let isCausal = isCausal
+        Matrix.withUnsafeViews(of: [queries, keys, values, outputGradient]) { inputs in
             Matrix.withUnsafeMutableViews(of: &results) { outputs in
                 splitSequences(batch, t, d) { sequences in
                     for b in sequences {
                         for head in 0..<heads {
                             let block = HeadBlock(sequence: b, head: head, length: t, width: d, heads: heads, groups: groups)
                             let (q, k, v) = (block.query(inputs[0]), block.keyValue(inputs[1]), block.keyValue(inputs[2]))
-                            let (dO, p) = (block.query(inputs[3]), block.probabilities(inputs[4]))
-                            let dS = outputs[3][rows: (b * t)..<((b + 1) * t)]
+                            let (dO, dS, p) = (block.query(inputs[3]), outputs[3][rows: block.rows], outputs[4][rows: block.rows])
+                            block.computeProbabilities(p, queries: inputs[0], keys: inputs[1], scale: scale, isCausal: isCausal)
                             let accumulate: Scalar = block.isFirstOfGroup ? 0 : 1
                             dS.gemm(dO, v, transposeB: .transposed)  // ∂P = ∂O·Vᵀ
-                            block.keyValue(outputs[2]).gemm(p, dO, transposeA: .transposed, beta: accumulate)  // ∂V += Pᵀ·∂O
+                            block.keyValue(outputs[2]).gemm(p.readOnly, dO, transposeA: .transposed, beta: accumulate)  // ∂V += Pᵀ·∂O
                             softmaxBackwardRows(probabilities: p.base, gradient: dS.base, size: t)
                             block.query(outputs[0]).gemm(dS.readOnly, k, alpha: scale)  // ∂Q = ∂S·K/√e
                             block.keyValue(outputs[1]).gemm(dS.readOnly, q, transposeA: .transposed, alpha: scale, beta: accumulate)  // ∂K += ∂Sᵀ·Q/√e
@@ -122,10 +119,9 @@ public struct ScaledDotProductAttention<Scalar: MatrixScalar> {
 }
 
 /// Where one (sequence, query head) pair lives: rows `b·T ..< (b+1)·T`, columns `j·e ..< (j+1)·e`
-/// of `Q`/`O`, columns of key/value head `j / (h/g)` of `K`/`V`, and its `T×T` block of the
-/// stacked probabilities.
+/// of `Q`/`O`, and columns of key/value head `j / (h/g)` of `K`/`V`.
 private struct HeadBlock {
-    let rows: Range<Int>, queryColumns: Range<Int>, keyValueColumns: Range<Int>, probabilityRows: Range<Int>
+    let rows: Range<Int>, queryColumns: Range<Int>, keyValueColumns: Range<Int>
     /// Whether the query head is its group's first (which writes the group's `∂K`, `∂V`).
     let isFirstOfGroup: Bool
 
@@ -135,8 +131,6 @@ private struct HeadBlock {
         queryColumns = (j * size)..<((j + 1) * size)
         keyValueColumns = ((j / perGroup) * size)..<((j / perGroup + 1) * size)
         isFirstOfGroup = j % perGroup == 0
-        let block = b * heads + j
-        probabilityRows = (block * t)..<((block + 1) * t)
     }
 
     func query<Scalar>(_ m: UnsafeMatrixView<Scalar>) -> UnsafeMatrixView<Scalar> { m[rows: rows][columns: queryColumns] }
@@ -145,8 +139,15 @@ private struct HeadBlock {
     func keyValue<Scalar>(_ m: UnsafeMutableMatrixView<Scalar>) -> UnsafeMutableMatrixView<Scalar> {
         m[rows: rows][columns: keyValueColumns]
     }
-    func probabilities<Scalar>(_ p: UnsafeMatrixView<Scalar>) -> UnsafeMatrixView<Scalar> { p[rows: probabilityRows] }
-    func probabilities<Scalar>(_ p: UnsafeMutableMatrixView<Scalar>) -> UnsafeMutableMatrixView<Scalar> { p[rows: probabilityRows] }
+
+    /// `P = softmax(Q·Kᵀ·scale)` of this block into `p` (`T×T`, contiguous rows), causally masked if asked.
+    func computeProbabilities<Scalar: MatrixScalar>(
+        _ p: UnsafeMutableMatrixView<Scalar>, queries: UnsafeMatrixView<Scalar>, keys: UnsafeMatrixView<Scalar>, scale: Scalar,
+        isCausal: Bool
+    ) {
+        p.gemm(query(queries), keyValue(keys), transposeB: .transposed, alpha: scale)  // S = Q·Kᵀ/√e
+        softmaxRows(p.base, size: rows.count, isCausal: isCausal)
+    }
 }
 
 /// Runs `body` on chunks of the `batch` sequences, one per BLAS thread, each chunk's GEMMs on

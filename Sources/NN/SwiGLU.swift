@@ -14,8 +14,9 @@ public final class SwiGLU<Scalar: MatrixScalar>: LinearLayerContainer, Layer {
     public private(set) var upProjection: any LinearLayer<Scalar>
     /// `down_proj`: `W_d: d×f`.
     public private(set) var downProjection: any LinearLayer<Scalar>
-    /// `SiLU(G)`, `SiLU′(G)` and `U` from the last forward.
-    private var activated = Matrix<Scalar>.zeros(0, 0), slopes = Matrix<Scalar>.zeros(0, 0), up = Matrix<Scalar>.zeros(0, 0)
+    /// `G` and `U` from the last forward (`SiLU(G)` and `SiLU′(G)` are computed again in the
+    /// backward: one exponential an element costs less than keeping two more `n×f` matrices).
+    private var gate = Matrix<Scalar>.zeros(0, 0), up = Matrix<Scalar>.zeros(0, 0)
 
     /// The block from its three projections.
     public init(gate: any LinearLayer<Scalar>, up: any LinearLayer<Scalar>, down: any LinearLayer<Scalar>) {
@@ -66,27 +67,30 @@ public final class SwiGLU<Scalar: MatrixScalar>: LinearLayerContainer, Layer {
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public func forward(_ input: Matrix<Scalar>) -> Matrix<Scalar> {
-        let gate = gateProjection.forward(input)
-        up = upProjection.forward(input)
-        if activated.rows != gate.rows || activated.columns != gate.columns {
-            (activated, slopes) = (.zeros(gate.rows, gate.columns), .zeros(gate.rows, gate.columns))
-        }
+        (gate, up) = (gateProjection.forward(input), upProjection.forward(input))
+        return downProjection.forward(Self.gatedUnits(gate, up))
+    }
+
+    /// `Y` as ``forward(_:)`` computes it, keeping nothing for a backward pass (inference).
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    public func apply(_ input: Matrix<Scalar>) -> Matrix<Scalar> {
+        downProjection.apply(Self.gatedUnits(gateProjection.apply(input), upProjection.apply(input)))
+    }
+
+    /// `H = SiLU(G) ⊙ U`.
+    private static func gatedUnits(_ gate: Matrix<Scalar>, _ up: Matrix<Scalar>) -> Matrix<Scalar> {
         var hidden = Matrix<Scalar>.unsafeUninitialized(gate.rows, gate.columns)
         gate.withUnsafeBufferPointer { g in
             up.withUnsafeBufferPointer { u in
-                activated.withUnsafeMutableBufferPointer { a in
-                    slopes.withUnsafeMutableBufferPointer { s in
-                        hidden.withUnsafeMutableBufferPointer { h in
-                            forEachChunk(of: g.count, minimumChunk: 1 << 14) { range in
-                                computeSiLU(g, values: a, slopes: s, range: range)
-                                for i in range { h[i] = a[i] * u[i] }
-                            }
-                        }
+                hidden.withUnsafeMutableBufferPointer { h in
+                    forEachSiLUBlock(g) { range, a, _ in
+                        for i in range { h[i] = a[i - range.lowerBound] * u[i] }
                     }
                 }
             }
         }
-        return downProjection.forward(hidden)
+        return hidden
     }
 
     @_specialize(where Scalar == Float)
@@ -112,18 +116,42 @@ public final class SwiGLU<Scalar: MatrixScalar>: LinearLayerContainer, Layer {
         var gateGradient = Matrix<Scalar>.unsafeUninitialized(up.rows, up.columns)
         var upGradient = Matrix<Scalar>.unsafeUninitialized(up.rows, up.columns)
         hiddenGradient.withUnsafeBufferPointer { dh in
-            Matrix.withUnsafeViews(of: [up, activated, slopes]) { inputs in
-                let (u, a, s) = (inputs[0].base, inputs[1].base, inputs[2].base)
+            Matrix.withUnsafeViews(of: [gate, up]) { inputs in
+                let u = inputs[1].base
                 gateGradient.withUnsafeMutableBufferPointer { dg in
                     upGradient.withUnsafeMutableBufferPointer { du in
-                        for i in 0..<dh.count {
-                            dg[i] = dh[i] * u[i] * s[i]
-                            du[i] = dh[i] * a[i]
+                        forEachSiLUBlock(UnsafeBufferPointer(start: inputs[0].base, count: dh.count)) { range, a, s in
+                            for i in range {
+                                let j = i - range.lowerBound
+                                dg[i] = dh[i] * u[i] * s[j]
+                                du[i] = dh[i] * a[j]
+                            }
                         }
                     }
                 }
             }
         }
         return (gateGradient, upGradient)
+    }
+}
+
+/// Calls `body(range, SiLU(g[range]), SiLU′(g[range]))` on consecutive blocks covering `g`, the
+/// blocks spread over the threads (``forEachChunk(of:minimumChunk:threads:_:)``); the two buffers
+/// are scratch, indexed from 0 within the block.
+private func forEachSiLUBlock<Scalar: MatrixScalar>(
+    _ g: UnsafeBufferPointer<Scalar>,
+    _ body: (Range<Int>, UnsafeMutableBufferPointer<Scalar>, UnsafeMutableBufferPointer<Scalar>) -> Void
+) {
+    let block = 2048
+    forEachChunk(of: g.count, minimumChunk: 1 << 14) { chunk in
+        withUnsafeTemporaryAllocation(of: Scalar.self, capacity: 2 * block) { scratch in
+            let values = UnsafeMutableBufferPointer(rebasing: scratch[0..<block])
+            let slopes = UnsafeMutableBufferPointer(rebasing: scratch[block...])
+            for start in stride(from: chunk.lowerBound, to: chunk.upperBound, by: block) {
+                let range = start..<min(start + block, chunk.upperBound)
+                computeSiLU(UnsafeBufferPointer(rebasing: g[range]), values: values, slopes: slopes, range: 0..<range.count)
+                body(range, values, slopes)
+            }
+        }
     }
 }

@@ -60,6 +60,8 @@ public enum PEFTAdapterError: Error, Equatable, Sendable, CustomStringConvertibl
     case moduleNotInModel(file: String, module: String, example: String?)
     /// The adapter names a module that is not a linear layer an adapter can wrap.
     case notALinearModule(file: String, module: String, type: String)
+    /// A named adapter could not be loaded under its name.
+    case namedAdapter(NamedAdapterError)
 
     public var description: String {
         switch self {
@@ -110,6 +112,7 @@ public enum PEFTAdapterError: Error, Equatable, Sendable, CustomStringConvertibl
             "\(file): module \"\(module)\" is not in the model" + (example.map { " (it has e.g. \"\($0)\"); the adapter was saved for another model" } ?? "; the adapter was saved for another model")
         case let .notALinearModule(file, module, type):
             "\(file): module \"\(module)\" is a \(type), not a linear layer LoRA can wrap"
+        case let .namedAdapter(error): error.description
         }
     }
 }

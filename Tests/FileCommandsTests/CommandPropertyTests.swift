@@ -2,6 +2,7 @@ import CommandTestSupport
 import Foundation
 import LinearAlgebra
 import LoRA
+import Models
 import PEFT
 import TensorFormats
 import Testing
@@ -19,6 +20,8 @@ import Testing
 @Suite("lora command lines at the edges (generated)", .serialized)
 struct CommandPropertyTests {
     static let timeout = 10.0
+    /// A debug build loads SmolLM2 in seconds, and a shared machine may take several times that.
+    static let languageModelTimeout = 30.0
 
     /// One option of a command and the values drawn for it.
     struct Option {
@@ -129,6 +132,46 @@ struct CommandPropertyTests {
         ]),
     ]
 
+    static let models = ["smollm2", "", "missing.gguf", "base.safetensors", "m.npy", ".", "smollm3", "dír ü/bäse ✓.safetensors"]
+    static let texts = ["text.txt", "empty.txt", "latin1.txt", "missing.txt", ".", "", "dír ü"]
+
+    /// `generate`, `perplexity`, `tokenize` and `finetune` on SmolLM2 (`--adapter adapter` is for
+    /// another model; `--out adapter` an existing adapter).
+    static let languageModelCommands: [Command] = [
+        Command(name: "tokenize", arguments: ["tokenize", "--model", "smollm2", "--text", "To be, or not"], options: [
+            Option(flag: "--model", values: models), Option(flag: "--text", values: ["", "ü✓ 日本 🙂", "<|im_start|>user", "\u{7}"]),
+            Option(flag: "--file", values: texts),
+        ]),
+        Command(name: "generate", arguments: ["generate", "--model", "smollm2", "--prompt", "To be", "--max-tokens", "2", "--threads", "1"], options: [
+            Option(flag: "--model", values: models), Option(flag: "--prompt", values: ["", "ü✓", "<|im_end|>"]),
+            Option(flag: "--max-tokens", values: counts), Option(flag: "--temperature", values: reals),
+            Option(flag: "--top-k", values: counts), Option(flag: "--top-p", values: reals),
+            Option(flag: "--seed", values: ["0", "-1", "18446744073709551615", ""]), Option(flag: "--chat", values: []),
+            Option(flag: "--adapter", values: inputs("adapter")), Option(flag: "--threads", values: counts),
+        ]),
+        Command(name: "perplexity", arguments: ["perplexity", "--model", "smollm2", "--text", "text.txt", "--context", "16", "--threads", "1"], options: [
+            Option(flag: "--model", values: models), Option(flag: "--text", values: texts),
+            Option(flag: "--context", values: counts), Option(flag: "--adapter", values: inputs("adapter")),
+            Option(flag: "--threads", values: counts),
+        ]),
+        Command(name: "finetune", arguments: ["finetune", "--model", "smollm2", "--data", "text.txt", "--out", "ft", "--steps", "1",
+                                              "--context", "16", "--batch-size", "1", "--rank", "2", "--targets", "q_proj", "--quiet"], options: [
+            Option(flag: "--model", values: models), Option(flag: "--data", values: texts), Option(flag: "--eval", values: texts),
+            Option(flag: "--out", values: outputs("ft")), Option(flag: "--steps", values: counts),
+            Option(flag: "--epochs", values: counts), Option(flag: "--rank", values: counts),
+            Option(flag: "--alpha", values: reals), Option(flag: "--lr", values: reals + ["1e30"]),
+            Option(flag: "--weight-decay", values: reals), Option(flag: "--dropout", values: reals),
+            Option(flag: "--context", values: counts), Option(flag: "--batch-size", values: counts),
+            Option(flag: "--accumulate", values: counts), Option(flag: "--targets", values: ["all-linear", "", "nosuch", "q_proj,q_proj", "lm_head"]),
+            Option(flag: "--warmup-steps", values: counts), Option(flag: "--schedule", values: ["cosine", "linear", "", "step"]),
+            Option(flag: "--save-every", values: counts), Option(flag: "--eval-every", values: counts),
+            Option(flag: "--base-precision", values: ["bf16", "nf4", "nf4-dq", "q9", ""]),
+            Option(flag: "--resume", values: []), Option(flag: "--force", values: []),
+            Option(flag: "--sample-prompt", values: ["", "ü✓"]), Option(flag: "--plot", values: plots),
+            Option(flag: "--seed", values: ["0", "-1", "18446744073709551615"]),
+        ]),
+    ]
+
     /// The files every case starts from (copied into its own directory).
     static let workspace: URL = {
         let directory = try! makeTemporaryDirectory(prefix: "CommandPropertyTests-workspace")
@@ -161,6 +204,11 @@ struct CommandPropertyTests {
         try! FileManager.default.createDirectory(at: path("dír ü"), withIntermediateDirectories: false)
         try! FileManager.default.copyItem(at: path("base.safetensors"), to: path("dír ü/bäse ✓.safetensors"))
         try! FileManager.default.createSymbolicLink(at: path("link.safetensors"), withDestinationURL: path("base.safetensors"))
+        let prose = "The river ran quietly past the mill, where the old miller counted sacks of flour every morning; "
+            + "children came from the village to watch the great wheel turn.\n"
+        try! Data(String(repeating: prose, count: 6).utf8).write(to: path("text.txt"))
+        try! Data().write(to: path("empty.txt"))
+        try! Data("caf\u{e9} na\u{ef}ve".data(using: .isoLatin1)!).write(to: path("latin1.txt"))
         return directory
     }()
 
@@ -209,12 +257,12 @@ struct CommandPropertyTests {
         return arguments + [option.flag] + (value.map { [$0] } ?? [])
     }
 
-    /// The seeded sample: a command, one or two options set to drawn values, sometimes one given twice.
-    static func cases() -> [[String]] {
+    /// The seeded sample of `count` cases: every command's own run, then a command with one or two
+    /// options set to drawn values, sometimes one given twice.
+    static func cases(of commands: [Command], count: Int) -> [[String]] {
         let environment = ProcessInfo.processInfo.environment
-        let count = environment["LORA_PROPERTY_CASES"].flatMap(Int.init) ?? 160
         var generator = SeededGenerator(seed: environment["LORA_PROPERTY_SEED"].flatMap(UInt64.init) ?? 1)
-        var result = commands.map { $0.arguments }  // every command's own run first
+        var result = commands.map { $0.arguments }
         while result.count < count {
             let command = commands.randomElement(using: &generator)!
             var arguments = command.arguments
@@ -236,28 +284,43 @@ struct CommandPropertyTests {
     static let leaks = ["NSCocoaErrorDomain", "could not be completed", "Error(", "names([", "Optional(", "Swift.", "LoRATool."]
 
     @Test func generatedCommandLines() throws {
-        let cases = Self.cases()
+        let count = ProcessInfo.processInfo.environment["LORA_PROPERTY_CASES"].flatMap(Int.init) ?? 160
+        try Self.check(Self.cases(of: Self.commands, count: count), label: "CommandPropertyTests", timeout: Self.timeout)
+    }
+
+    /// The commands that run the language model, on the cached SmolLM2 (loading it takes seconds,
+    /// hence a smaller sample: `LORA_PROPERTY_MODEL_CASES`, default 24).
+    @Test(.enabled(if: ModelLocation.cachedFile("smollm2") != nil,
+                   "SmolLM2-135M-Instruct.Q4_1.gguf is not cached; run scripts/fetch-model smollm2"))
+    func generatedLanguageModelCommandLines() throws {
+        let count = ProcessInfo.processInfo.environment["LORA_PROPERTY_MODEL_CASES"].flatMap(Int.init) ?? 24
+        try Self.check(Self.cases(of: Self.languageModelCommands, count: count), label: "CommandPropertyTests (language model)",
+                       timeout: Self.languageModelTimeout)
+    }
+
+    /// Runs each case in a fresh copy of the workspace and checks the contract of the type's doc comment.
+    static func check(_ cases: [[String]], label suiteLabel: String, timeout: Double) throws {
         var accepted = 0, rejected = 0, interrupted = 0
         for arguments in cases {
             let directory = try makeTemporaryDirectory(prefix: "CommandPropertyTests-case")
             defer { try? FileManager.default.removeItem(at: directory) }
-            for name in try FileManager.default.contentsOfDirectory(atPath: Self.workspace.path) {
-                try FileManager.default.copyItem(at: Self.workspace.appendingPathComponent(name), to: directory.appendingPathComponent(name))
+            for name in try FileManager.default.contentsOfDirectory(atPath: workspace.path) {
+                try FileManager.default.copyItem(at: workspace.appendingPathComponent(name), to: directory.appendingPathComponent(name))
             }
-            let before = Self.snapshot(directory)
-            let (run, wasInterrupted) = try runLora(arguments, in: directory, timeout: Self.timeout)
-            let after = Self.snapshot(directory)
+            let before = snapshot(directory)
+            let (run, wasInterrupted) = try runLora(arguments, in: directory, timeout: timeout)
+            let after = snapshot(directory)
             let label = arguments.map { $0.isEmpty ? "''" : $0 }.joined(separator: " ")
             let lines = run.standardError.split(separator: "\n", omittingEmptySubsequences: false).dropLast()
-            let written = Self.outputs(of: arguments, in: directory)
+            let written = outputs(of: arguments, in: directory)
             for (path, hash) in before where hash != -1 && !written.contains(path) {
                 #expect(after[path] == hash, "\(label): \(path) changed or vanished")
             }
             #expect(!after.keys.contains { $0.hasSuffix(".partial") }, "\(label): a temporary remains")
-            #expect(!Self.leaks.contains { run.standardError.contains($0) }, "\(label): \(run.standardError)")
+            #expect(!leaks.contains { run.standardError.contains($0) }, "\(label): \(run.standardError)")
             if wasInterrupted {
                 interrupted += 1
-                #expect(run.status == 130, "\(label): interrupted after \(Self.timeout) s, exit \(run.status)")
+                #expect(run.status == 130, "\(label): interrupted after \(timeout) s, exit \(run.status)")
             } else if run.status == 0 {
                 accepted += 1
                 if arguments.suffix(2) == ["--format", "json"] {
@@ -280,7 +343,7 @@ struct CommandPropertyTests {
                 #expect(Set(after.keys) == Set(before.keys), "\(label): rejected but left \(Set(after.keys).subtracting(before.keys).sorted())")
             }
         }
-        print("CommandPropertyTests: \(cases.count) command lines, \(accepted) accepted, \(rejected) rejected, \(interrupted) interrupted")
+        print("\(suiteLabel): \(cases.count) command lines, \(accepted) accepted, \(rejected) rejected, \(interrupted) interrupted")
         #expect(accepted + rejected + interrupted == cases.count)
     }
 }

@@ -50,6 +50,7 @@ struct LanguageModelCommandsTests {
             (["perplexity", "--model", tinyGGUF, "--text", text.path, "--context", "0"], "--context must be at least 2"),
             (["generate", "--model", cut.path, "--prompt", "hi"], cut.path + ": "),
             (["generate", "--model", tinyGGUF, "--prompt", "hi", "--top-p", "0"], "--top-p"),
+            (["generate", "--model", tinyGGUF, "--prompt", "hi", "--temperature", "inf"], "--temperature must be finite and ≥ 0, got inf"),
         ]
         for (arguments, message) in cases {
             let run = try runLora(arguments)

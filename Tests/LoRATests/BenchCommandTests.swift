@@ -25,6 +25,22 @@ struct BenchCommandTests {
         #expect(lines[1].hasPrefix("16,16,2,2,"))
     }
 
+    @Test func adaptersTimeMixedBatches() throws {
+        let run = try runLora(tiny + ["--ranks", "2", "--adapters", "1,2", "--format", "json"])
+        #expect(run.status == 0, "\(run.standardError)")
+        let report = try #require(JSONSerialization.jsonObject(with: Data(run.standardOutput.utf8)) as? [String: Any])
+        let cases = try #require(report["cases"] as? [[String: Any]])
+        #expect(cases.compactMap { $0["adapters"] as? Int } == [1, 2])
+        #expect(cases.allSatisfy { $0["mixed_ratio"] is Double && $0["peft_loop_ratio"] is Double && $0["d"] as? Int == 16 })
+    }
+
+    @Test(arguments: [["--adapters", "3"], ["--adapters", "0"], ["--adapters", "1", "--plot", "ratio.svg"]])
+    func refusesBadAdapterCounts(_ flags: [String]) throws {
+        let run = try runLora(tiny + flags)
+        #expect(run.status == 64)
+        #expect(run.standardError.contains(flags.count > 2 ? "--plot" : "--adapters"), "\(run.standardError)")
+    }
+
     @Test(arguments: [["--ranks", "0"], ["--ranks", "32"], ["--plot", "ratio.png"], ["--rounds", "0"], ["--tokens", "2,x"],
                       ["--sizes", ""], ["--format", "table"]])
     func refusesBadFlags(_ flags: [String]) throws {

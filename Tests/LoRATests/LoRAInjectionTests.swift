@@ -110,6 +110,11 @@ struct LoRAInjectionTests {
         #expect(throws: LoRAInjectionError.self) {
             try model.injectLoRA(LoRAConfiguration(rank: 0, targetModules: .names(["q_proj"])), using: &generator)
         }
+        let q = model.namedModules().first { $0.path == "blocks.0.attn.q_proj" }!.module as! any LinearLayer<Float>
+        let side = min(q.outFeatures, q.inFeatures)
+        #expect(throws: LoRAInjectionError.rankExceedsModule(module: "blocks.0.attn.q_proj", rank: side + 1, outFeatures: q.outFeatures, inFeatures: q.inFeatures)) {
+            try model.injectLoRA(LoRAConfiguration(rank: side + 1, targetModules: .names(["q_proj"])), using: &generator)
+        }
         #expect(model.loraLayers().isEmpty && model.frozenParameterCount == 0)
     }
 }

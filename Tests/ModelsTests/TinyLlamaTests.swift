@@ -82,6 +82,16 @@ struct TinyLlamaTests {
         }
     }
 
+    @Test("asked for any number of tokens, generation stops once the context is full")
+    func generationStopsAtTheContext() throws {
+        let model = try load(Float.self)
+        let prompt = reference.f32.greedy_prompt
+        let result = try model.generate(prompt: prompt, maximumNewTokens: .max)
+        // The last new token comes from the logits of the context's last position.
+        #expect(prompt.count + result.newIDs.count == model.configuration.contextLength + 1)
+        #expect(result.stopReason == .contextFull)
+    }
+
     @Test("gradients of every layer's input and of every trainable parameter equal the references")
     func gradients() throws {
         let model = try load(Double.self)

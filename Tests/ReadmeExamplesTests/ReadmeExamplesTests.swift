@@ -134,6 +134,38 @@ import Testing
     #expect(output[columns: 0..<d].maxAbsoluteDifference(merged) < 1e-4)
 }
 
+@Test func serveNamedAdapters() throws {
+    var rng = SeededGenerator(seed: 3)
+    let model = TransformerStack<Float>(depth: 1, features: 32, heads: 4, using: &rng)
+    func adapter() -> PEFTAdapter<Float> {
+        let configuration = LoRAConfiguration(rank: 4, alpha: 8, targetModules: .names(["q_proj", "v_proj"]))
+        return PEFTAdapter(configuration: configuration, modules: Dictionary(uniqueKeysWithValues: ["q_proj", "v_proj"].map { name in
+            ("blocks.0.attn.\(name)", PEFTAdapter<Float>.Factors(
+                a: .randomNormal(rows: 4, columns: 32, using: &rng), b: .randomNormal(rows: 32, columns: 4, using: &rng)))
+        }))
+    }
+    let (french, legal) = (adapter(), adapter())
+    let x = Matrix<Float>.randomNormal(rows: 3 * 16, columns: 32, using: &rng)
+    // readme:begin
+    try french.load(into: model, name: "french", file: "french/")   // PEFT's load_adapter; the first is active
+    try legal.load(into: model, name: "legal", file: "legal/")
+    try model.setActiveAdapter("legal")                              // set_adapter
+    let legalOutput = model.forward(x, sequenceLength: 16)
+    try model.setAdaptersEnabled(false)                              // disable_adapter: the base model
+    let baseOutput = model.forward(x, sequenceLength: 16)
+    try model.setAdaptersEnabled(true)
+    // One batch, three sequences, three adapters (adapter_names): one base GEMM per layer.
+    try model.setRowAdapters(AdapterRowAssignment(sequenceAdapters: ["french", "__base__", "legal"], sequenceLength: 16))
+    let mixed = model.forward(x, sequenceLength: 16)
+    try model.setRowAdapters(nil)
+    try model.deleteAdapter("french")                               // delete_adapter
+    // readme:end
+    #expect(mixed[rows: 16..<32].maxAbsoluteDifference(baseOutput[rows: 16..<32]) < 1e-5)
+    #expect(mixed[rows: 32..<48].maxAbsoluteDifference(legalOutput[rows: 32..<48]) < 1e-5)
+    #expect(legalOutput.maxAbsoluteDifference(baseOutput) > 1e-3)
+    #expect(model.loadedAdapterNames == ["legal"])
+}
+
 /// Every ```swift block of README.md is one marked region above, in the same order.
 @Test func readmeSnippetsAreTheseTests() throws {
     let testFile = URL(fileURLWithPath: #filePath)

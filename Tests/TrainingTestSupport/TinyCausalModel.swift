@@ -52,16 +52,16 @@ public final class TinyCausalModel<Scalar: MatrixScalar>: CausalLanguageModel, L
 extension FineTuning {
     /// The tests' run of ``TinyCausalModel``: training windows of 5 tokens of its stream, evaluation
     /// windows of 8 over the first 40 tokens, and 7 steps of 2 micro-batches of 3 sequences with
-    /// warm-up, cosine decay, weight decay and clipping.
+    /// warm-up, cosine decay, weight decay and clipping, at `learningRate`.
     public static func tiny<T: MatrixScalar>(
-        dropout: Double, reduction: (any GradientReduction)? = nil
+        dropout: Double, learningRate: Double = 5e-2, reduction: (any GradientReduction)? = nil
     ) throws -> FineTuning<TinyCausalModel<T>> where Model == TinyCausalModel<T> {
         let stream = TinyCausalModel<T>.stream
         return FineTuning(
             model: try .adapted(dropout: dropout), trainingWindows: TokenWindows.training(stream, context: 5),
             evaluationWindows: TokenWindows.evaluation(Array(stream.prefix(40)), context: 8),
             options: FineTuningOptions(
-                steps: 7, batchSize: 3, context: 5, accumulate: 2, learningRate: 5e-2, weightDecay: 0.01, warmupSteps: 2,
+                steps: 7, batchSize: 3, context: 5, accumulate: 2, learningRate: learningRate, weightDecay: 0.01, warmupSteps: 2,
                 decay: .cosine, maxGradientNorm: 1, seed: 9),
             reduction: reduction)
     }

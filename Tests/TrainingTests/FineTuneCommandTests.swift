@@ -92,16 +92,55 @@ struct FineTuneCommandTests {
         #expect(a?["final_eval_perplexity"] as? Double == b?["final_eval_perplexity"] as? Double)
     }
 
+    /// Runs interrupted by SIGINT or SIGTERM at random points (while training, evaluating or
+    /// writing a checkpoint every step) exit 130 or 143, leave no temporary and no adapter, and
+    /// whatever checkpoint they leave is whole: `--resume` from the last one finishes the run.
+    @Test func runsInterruptedAtRandomPointsLeaveWholeCheckpoints() throws {
+        let w = try workspace()
+        defer { try? FileManager.default.removeItem(at: w.directory) }
+        var generator = SeededGenerator(seed: ProcessInfo.processInfo.environment["LORA_INTERRUPT_SEED"].flatMap(UInt64.init) ?? 5)
+        let out = w.directory.appendingPathComponent("interrupted").path
+        let run = arguments(w, out: out, steps: 6) + ["--save-every", "1"]
+        let checkpointed = { FileManager.default.fileExists(atPath: out + "/checkpoint/checkpoint.json") }
+        for round in 0..<3 {
+            let started = try StartedLora(run + (checkpointed() ? ["--resume"] : []))
+            let step = Int.random(in: 1...4, using: &generator)
+            while started.isRunning && !started.standardErrorSoFar.contains("step \(step)/6") { usleep(2_000) }
+            usleep(UInt32.random(in: 0..<200_000, using: &generator))
+            let signal = Bool.random(using: &generator) ? SIGINT : SIGTERM
+            started.send(signal)
+            let ended = started.finish()
+            #expect(ended.status == 128 + signal || ended.status == 0, "round \(round): exit \(ended.status): \(ended.standardError)")
+            let files = FileManager.default.subpaths(atPath: out) ?? []
+            #expect(!files.contains { $0.contains(".partial") }, "round \(round): a temporary remains: \(files)")
+            guard ended.status != 0 else { return }  // it finished before the signal came
+            #expect(!files.contains("adapter_config.json"), "round \(round): an adapter from an interrupted run")
+            #expect(files.filter { $0.hasSuffix(".safetensors") }.count == (checkpointed() ? 1 : 0), "round \(round): \(files)")
+        }
+        let resumed = try runLora(run + (checkpointed() ? ["--resume"] : []))
+        #expect(resumed.status == 0, "\(resumed.standardError)")
+        let losses = try JSONSerialization.jsonObject(with: Data(resumed.standardOutput.utf8)) as? [String: Any]
+        #expect((losses?["losses"] as? [Double])?.count == 6)
+    }
+
     /// QLoRA: the projections in NF4 with double quantization, the adapters trained on that base
-    /// and saved with the same module names.
+    /// and saved with the same module names; with a sample of the model's writing before and after.
     @Test func aRunOnAnNF4BaseWritesTheSameAdapter() throws {
         let w = try workspace()
         defer { try? FileManager.default.removeItem(at: w.directory) }
         let out = w.directory.appendingPathComponent("qlora").path
-        let run = try runLora(arguments(w, out: out) + ["--base-precision", "nf4-dq", "--dropout", "0.1"])
+        let run = try runLora(arguments(w, out: out) + ["--base-precision", "nf4-dq", "--dropout", "0.1",
+                                                        "--sample-prompt", "The river", "--sample-tokens", "6"])
         #expect(run.status == 0, "\(run.standardError)")
         #expect(run.standardError.contains("base projections in nf4-dq: 210 layers"))
         try checkShortRun(run, out: out)
+        // The greedy samples before and after, on standard error and in the JSON.
+        let json = try JSONSerialization.jsonObject(with: Data(run.standardOutput.utf8)) as? [String: Any]
+        #expect(json?["sample_prompt"] as? String == "The river")
+        let before = try #require(json?["sample_before"] as? String), after = try #require(json?["sample_after"] as? String)
+        #expect(!before.isEmpty && !after.isEmpty)
+        #expect(run.standardError.contains("sample before: \(before.debugDescription)"))
+        #expect(run.standardError.contains("sample after: \(after.debugDescription)"))
     }
 
     /// The same run as two ranks of `mpirun`: the losses, perplexities and adapter of one process
@@ -154,6 +193,9 @@ struct FineTuneCommandTests {
             (arguments(w, out: out).map { $0 == w.data ? short.path : $0 }, "fewer than one sequence"),
             (arguments(w, out: out).map { $0 == w.data ? latin1.path : $0 }, "not UTF-8"),
             (arguments(w, out: out) + ["--resume"], "holds no checkpoint"),
+            (arguments(w, out: out).map { $0 == "q_proj,v_proj" ? "k_proj" : $0 } + ["--rank", "193"],
+             "LoRA rank 193 exceeds 192, the smaller side of model.layers.0.self_attn.k_proj"),
+            (arguments(w, out: out, steps: .max), "more tokens than can be counted"),
         ]
         for (arguments, expected) in cases {
             let run = try runLora(arguments)

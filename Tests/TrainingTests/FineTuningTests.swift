@@ -47,18 +47,23 @@ struct FineTuningTests {
 
     /// A run stopped after 3 of 7 steps and resumed from its checkpoint on disk, in a new model,
     /// ends with the same weights, optimizer state and losses, bit for bit (dropout on, two
-    /// micro-batches a step, warm-up and cosine decay).
+    /// micro-batches a step, warm-up and cosine decay). A checkpoint written over another leaves
+    /// one tensors file and the manifest naming it.
     @Test func aResumedRunEqualsAnUninterruptedOne() throws {
         let uninterrupted = try FineTuning<TinyCausalModel<Float>>.tiny(dropout: 0.1).run(evaluateEvery: 3)
 
         let directory = try makeTemporaryDirectory(prefix: "lorakit-resume")
         defer { try? FileManager.default.removeItem(at: directory) }
         let checkpointURL = directory.appendingPathComponent("checkpoint")
-        var saved = 0
+        var saved: [FineTuningCheckpoint<Float>] = []
         _ = try FineTuning<TinyCausalModel<Float>>.tiny(dropout: 0.1).run(evaluateEvery: 3, saveEvery: 3, save: { checkpoint in
-            saved += 1
-            if saved == 1 { try checkpoint.write(to: checkpointURL) }
+            saved.append(checkpoint)
+            try checkpoint.write(to: checkpointURL)
         })
+        #expect(saved.map(\.step) == [3, 6])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: checkpointURL.path).sorted() == ["checkpoint-6.safetensors", "checkpoint.json"])
+        #expect(try FineTuningCheckpoint<Float>.read(from: checkpointURL).step == 6)
+        try saved[0].write(to: checkpointURL)
         let checkpoint = try FineTuningCheckpoint<Float>.read(from: checkpointURL)
         #expect(checkpoint.step == 3)
         let resumed = try FineTuning<TinyCausalModel<Float>>.tiny(dropout: 0.1)
@@ -95,6 +100,17 @@ struct FineTuningTests {
         #expect(reduced.optimizer == alone.optimizer)
         #expect(reduced.losses == alone.losses)
         #expect(reduced.evaluations == alone.evaluations)
+    }
+
+    /// A run whose loss overflows stops with an error naming the step, before saving anything.
+    @Test func aDivergingRunStopsAtItsFirstNonFiniteLoss() throws {
+        var saved = 0
+        #expect {
+            _ = try FineTuning<TinyCausalModel<Float>>.tiny(dropout: 0, learningRate: 1e30).run(saveEvery: 1, save: { _ in saved += 1 })
+        } throws: { error in
+            guard case let .nonFiniteLoss(step, loss)? = error as? FineTuningError else { return false }
+            return step == saved + 1 && !loss.isFinite
+        }
     }
 
     @Test func checkpointsRefuseOtherRunsAndBadFiles() throws {

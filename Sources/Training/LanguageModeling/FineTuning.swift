@@ -186,6 +186,7 @@ public final class FineTuning<Model: CausalLanguageModel> {
             let batches = microBatches(step: step)
             let start = DispatchTime.now().uptimeNanoseconds
             let loss = if let reduction { try trainer.step(accumulating: batches, across: reduction) } else { trainer.step(accumulating: batches) }
+            guard loss.isFinite else { throw FineTuningError.nonFiniteLoss(step: step + 1, loss: loss) }
             losses.append(loss)
             seconds += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
             tokens += batches.reduce(0) { $0 + $1.tokenCount }
@@ -195,7 +196,7 @@ public final class FineTuning<Model: CausalLanguageModel> {
             }
             guard isPrimaryRank else { continue }
             let rate = Double(tokens) / max(seconds, 1e-9)
-            let remaining = Double((options.steps - done) * options.accumulate * options.batchSize * options.context) / rate
+            let remaining = Double(options.steps - done) * Double(options.accumulate * options.batchSize * options.context) / rate
             progress(FineTuningProgress(
                 step: done, steps: options.steps, loss: losses.last!, tokensPerSecond: rate, remainingSeconds: remaining,
                 evaluationPerplexity: evaluations[done]))

@@ -1,3 +1,4 @@
+import FileSafety
 import Foundation
 import LinearAlgebra
 import Optimizers
@@ -18,11 +19,15 @@ public enum CheckpointError: Error, Equatable, Sendable, CustomStringConvertible
     }
 }
 
-/// The JSON half of a checkpoint directory (`checkpoint.json`); the tensors are in
-/// `checkpoint.safetensors`.
+/// The JSON half of a checkpoint directory (`checkpoint.json`). It names the tensors file
+/// (`checkpoint-<step>.safetensors`) it belongs to, so renaming the manifest into place is the one
+/// step that switches from the previous checkpoint to the new one.
 private struct CheckpointManifest: Codable {
-    static let currentFormat = "lorakit-finetuning-checkpoint-1"
+    static let currentFormat = "lorakit-finetuning-checkpoint-2"
+    /// Format 1 kept its tensors in a fixed `checkpoint.safetensors` and named no file.
+    static let formats = ["lorakit-finetuning-checkpoint-1", currentFormat]
     var format = currentFormat
+    var tensors: String?
     var step: Int
     var losses: [Double]
     var evaluations: [String: Double]
@@ -34,16 +39,13 @@ private struct CheckpointManifest: Codable {
 
 extension FineTuningCheckpoint where Scalar: TensorScalar {
     static var manifestName: String { "checkpoint.json" }
-    static var tensorsName: String { "checkpoint.safetensors" }
+    static func tensorsName(step: Int) -> String { "checkpoint-\(step).safetensors" }
 
-    /// Writes the checkpoint into directory `url`, replacing what is there only once the new one
-    /// is complete (written beside it, then renamed into place), so an interrupted write leaves
-    /// the previous checkpoint intact.
+    /// Writes the checkpoint into directory `url` (created, with its parent, if missing). The new tensors file and
+    /// then the manifest that names it are staged and renamed into place (``StagedFiles``), so an
+    /// interrupted or failed write leaves the previous checkpoint whole and no temporary behind;
+    /// the previous tensors file is removed once the new manifest is in place.
     public func write(to url: URL) throws(CheckpointError) {
-        let manager = FileManager.default
-        let parent = url.deletingLastPathComponent()
-        let staging = parent.appendingPathComponent(".\(url.lastPathComponent).partial-\(getpid())")
-        let previous = parent.appendingPathComponent(".\(url.lastPathComponent).previous-\(getpid())")
         let dtype: TensorDType = Scalar.self == Double.self ? .float64 : .float32
         var writer = SafetensorsWriter(metadata: ["format": "lorakit"])
         let paths = parameters.keys.sorted()
@@ -52,31 +54,34 @@ extension FineTuningCheckpoint where Scalar: TensorScalar {
             writer.add("optimizer.m.\(i)", matrix: m, as: dtype)
             writer.add("optimizer.v.\(i)", matrix: v, as: dtype)
         }
+        let tensors = Self.tensorsName(step: step)
         let manifest = CheckpointManifest(
-            step: step, losses: losses, evaluations: Dictionary(uniqueKeysWithValues: evaluations.map { ("\($0)", $1) }),
+            tensors: tensors, step: step, losses: losses,
+            evaluations: Dictionary(uniqueKeysWithValues: evaluations.map { ("\($0)", $1) }),
             options: options, optimizerSteps: optimizer.stepCount, parameterPaths: paths,
             momentCount: optimizer.firstMoments.count)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        let files = StagedFiles()
         do {
-            try? manager.removeItem(at: staging)
-            try manager.createDirectory(at: parent, withIntermediateDirectories: true)
-            try manager.createDirectory(at: staging, withIntermediateDirectories: false)
-            try writer.encoded().write(to: staging.appendingPathComponent(Self.tensorsName))
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            try encoder.encode(manifest).write(to: staging.appendingPathComponent(Self.manifestName))
-            let replacing = manager.fileExists(atPath: url.path)
-            if replacing { try manager.moveItem(at: url, to: previous) }
-            try manager.moveItem(at: staging, to: url)
-            if replacing { try? manager.removeItem(at: previous) }
+            try files.createDirectory(url.deletingLastPathComponent())
+            try files.createDirectory(url)
+            try files.stage(url.appendingPathComponent(tensors), data: try writer.encoded())
+            try files.stage(url.appendingPathComponent(Self.manifestName), data: try encoder.encode(manifest))
+            try files.commit()
+        } catch let error as FileSystemError {
+            throw .unwritable(file: url.path, reason: error.reason)
         } catch {
-            try? manager.removeItem(at: staging)
-            throw .unwritable(file: url.path, reason: (error as NSError).localizedFailureReason ?? "\(error)")
+            throw .unwritable(file: url.path, reason: "\(error)")
         }
+        let stale = ((try? FileManager.default.contentsOfDirectory(atPath: url.path)) ?? [])
+            .filter { $0.hasPrefix("checkpoint") && $0.hasSuffix(".safetensors") && $0 != tensors }
+        stale.forEach { try? FileManager.default.removeItem(at: url.appendingPathComponent($0)) }
     }
 
     /// Reads a checkpoint directory written by ``write(to:)``.
     public static func read(from url: URL) throws(CheckpointError) -> FineTuningCheckpoint {
-        let manifestURL = url.appendingPathComponent(manifestName), tensorsURL = url.appendingPathComponent(tensorsName)
+        let manifestURL = url.appendingPathComponent(manifestName)
         let manifest: CheckpointManifest
         do {
             manifest = try JSONDecoder().decode(CheckpointManifest.self, from: Data(contentsOf: manifestURL))
@@ -85,8 +90,10 @@ extension FineTuningCheckpoint where Scalar: TensorScalar {
         } catch {
             throw .unreadable(file: manifestURL.path, reason: "no such file or not readable")
         }
-        guard manifest.format == CheckpointManifest.currentFormat, manifest.losses.count == manifest.step
+        guard CheckpointManifest.formats.contains(manifest.format), manifest.losses.count == manifest.step,
+              manifest.tensors.map({ !$0.contains("/") }) ?? true
         else { throw .malformed(file: manifestURL.path, reason: "format \(manifest.format), step \(manifest.step), \(manifest.losses.count) losses") }
+        let tensorsURL = url.appendingPathComponent(manifest.tensors ?? "checkpoint.safetensors")
         do {
             let file = try SafetensorsFile(contentsOf: tensorsURL)
             func matrix(_ name: String) throws -> Matrix<Scalar> {

@@ -21,10 +21,26 @@ public struct FineTuningReport: Report, Sendable {
     public var peakRSSBytes: Int?
     /// The adapter directory written.
     public var adapter: String
+    /// A prompt's greedy continuation before and after training, when one was asked for.
+    public var sample: Sample?
+
+    /// What the model wrote after `prompt` before and after training.
+    public struct Sample: Sendable, Equatable {
+        public var prompt: String
+        public var before: String
+        public var after: String
+
+        public init(prompt: String, before: String, after: String) {
+            self.prompt = prompt
+            self.before = before
+            self.after = after
+        }
+    }
 
     public init(
         model: String, trainableParameters: Int, totalParameters: Int, adaptedModules: [String], steps: Int, tokens: Int,
-        tokensPerSecond: Double, evaluations: [Int: Double], losses: [Double], peakRSSBytes: Int?, adapter: String
+        tokensPerSecond: Double, evaluations: [Int: Double], losses: [Double], peakRSSBytes: Int?, adapter: String,
+        sample: Sample? = nil
     ) {
         self.model = model
         self.trainableParameters = trainableParameters
@@ -37,6 +53,7 @@ public struct FineTuningReport: Report, Sendable {
         self.losses = losses
         self.peakRSSBytes = peakRSSBytes
         self.adapter = adapter
+        self.sample = sample
     }
 
     /// Held-out perplexity before the first step.
@@ -55,6 +72,10 @@ public struct FineTuningReport: Report, Sendable {
             lines.append(String(format: "Held-out perplexity %.3f → %.3f", before, after))
         }
         if let peakRSSBytes { lines.append(String(format: "Peak resident memory %.2f GiB", Double(peakRSSBytes) / 1_073_741_824)) }
+        if let sample {
+            lines += ["Sample after \(sample.prompt.debugDescription):", "  before: \(sample.before.debugDescription)",
+                      "  after:  \(sample.after.debugDescription)"]
+        }
         lines.append("Adapter: \(adapter)")
         return lines.joined(separator: "\n")
     }
@@ -65,6 +86,7 @@ public struct FineTuningReport: Report, Sendable {
         case adaptedModules = "adapted_modules", tokensPerSecond = "tokens_per_second"
         case initialEvaluationPerplexity = "initial_eval_perplexity", finalEvaluationPerplexity = "final_eval_perplexity"
         case peakRSSBytes = "peak_rss_bytes"
+        case samplePrompt = "sample_prompt", sampleBefore = "sample_before", sampleAfter = "sample_after"
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -82,5 +104,8 @@ public struct FineTuningReport: Report, Sendable {
         try container.encodeIfPresent(initialEvaluationPerplexity, forKey: .initialEvaluationPerplexity)
         try container.encodeIfPresent(finalEvaluationPerplexity, forKey: .finalEvaluationPerplexity)
         try container.encodeIfPresent(peakRSSBytes, forKey: .peakRSSBytes)
+        try container.encodeIfPresent(sample?.prompt, forKey: .samplePrompt)
+        try container.encodeIfPresent(sample?.before, forKey: .sampleBefore)
+        try container.encodeIfPresent(sample?.after, forKey: .sampleAfter)
     }
 }
