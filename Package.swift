@@ -61,7 +61,7 @@ let package = Package(
         .target(name: "Optimizers", dependencies: ["LinearAlgebra", "NN"]),
         .target(name: "Quantization", dependencies: ["LinearAlgebra", "NN"]),
         .target(name: "LoRA", dependencies: ["LinearAlgebra", "FileSafety", "NN", "CLowRankKernel"]),
-        .target(name: "PEFT", dependencies: ["LinearAlgebra", "FileSafety", "TensorFormats", "NN", "LowRank", "LoRA", "Reporting"]),
+        .target(name: "PEFT", dependencies: ["LinearAlgebra", "FileSafety", "TensorFormats", "NN", "LowRank", "LoRA", "Models", "Plotting", "Reporting"]),
         .target(
             name: "Training",
             dependencies: ["LinearAlgebra", "FileSafety", "TensorFormats", "NN", "Optimizers", "LoRA", "Models", "Collectives", "Plotting", "Reporting"]),
@@ -127,7 +127,7 @@ let package = Package(
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ReadmeExamplesTests", dependencies: ["LoRAKit"]),
         .testTarget(
-            name: "ModelsTests", dependencies: ["Models", "NN", "LinearAlgebra", "TensorFormats", "Tokenizers", "PEFT", "LoRA", "Quantization", "Training"],
+            name: "ModelsTests", dependencies: ["Models", "NN", "LinearAlgebra", "TensorFormats", "Tokenizers", "PEFT", "LoRA", "Quantization", "Training", "LoRATool", "CommandTestSupport"],
             resources: [.copy("Fixtures")]),
 
         .executableTarget(

@@ -16,7 +16,7 @@ struct LoRACommand: ParsableCommand {
         version: "0.4.0",
         subcommands: [
             Demo.self, SVDTable.self, Params.self, Memory.self, Inspect.self, Merge.self, Extract.self,
-            Combine.self, Resize.self, Train.self, FineTune.self, Bench.self, Generate.self, Perplexity.self, Tokenize.self,
+            Combine.self, Resize.self, AnalyzeAdapter.self, Train.self, FineTune.self, Bench.self, Generate.self, Perplexity.self, Tokenize.self,
             BLASCommand.self,
         ]
     )

@@ -80,16 +80,38 @@ public struct RankErrorTable: Encodable, Sendable, Equatable {
         let (d, k) = (matrix.rows, matrix.columns)
         rows = ranks.map { r in
             let error = Double((scaled - decomposition.reconstructed(rank: r)).frobeniusNorm)
-            let parameters = r * (d + k)  // B: d×r and A: r×k
-            return RankErrorRow(
-                rank: r, parameters: parameters, parameterFraction: Double(parameters) / Double(d * k),
-                relativeError: norm > 0 ? error / norm : 0, tailBound: spectrum.tailBound(rank: r),
-                spectralError: spectrum.spectralError(rank: r), retainedEnergy: spectrum.retainedEnergy(rank: r))
+            return Self.row(rank: r, d: d, k: k, relativeError: norm > 0 ? error / norm : 0, spectrum: spectrum)
         }
         singularValues = values
         matrixRows = d
         matrixColumns = k
         self.spectrum = spectrum
+    }
+
+    /// The table of an `m×n` matrix whose nonzero singular values are `singularValues` (every
+    /// other one zero), e.g. a low-rank product `B·A` decomposed in factor space: the best
+    /// rank-`r` error is then Eckart–Young's tail itself, which ``RankErrorRow/relativeError``
+    /// reports. Ranks must lie in `1…min(m, n)`.
+    public init(singularValues values: [Double], rows m: Int, columns n: Int, ranks: [Int]) throws(LowRankError) {
+        guard !ranks.isEmpty else { throw .noRanks }
+        guard values.allSatisfy(\.isFinite) else { throw .nonFiniteMatrix(shape: "\(m)×\(n)") }
+        precondition(m > 0 && n > 0 && values.count <= min(m, n), "RankErrorTable: \(values.count) singular values of a \(m)×\(n) matrix")
+        for r in ranks where !(1...min(m, n)).contains(r) { throw .rankOutOfRange(rank: r, shape: "\(m)×\(n)", maximum: min(m, n)) }
+        let spectrum = SingularSpectrum(completeSingularValues: values.sorted(by: >) + Array(repeating: 0, count: min(m, n) - values.count))
+        rows = ranks.map { r in Self.row(rank: r, d: m, k: n, relativeError: spectrum.tailBound(rank: r), spectrum: spectrum) }
+        singularValues = values
+        matrixRows = m
+        matrixColumns = n
+        self.spectrum = spectrum
+    }
+
+    /// The row of rank `r` of a `d×k` matrix with the measured `relativeError`.
+    private static func row(rank r: Int, d: Int, k: Int, relativeError: Double, spectrum: SingularSpectrum) -> RankErrorRow {
+        let parameters = r * (d + k)  // B: d×r and A: r×k
+        return RankErrorRow(
+            rank: r, parameters: parameters, parameterFraction: Double(parameters) / Double(d * k),
+            relativeError: relativeError, tailBound: spectrum.tailBound(rank: r),
+            spectralError: spectrum.spectralError(rank: r), retainedEnergy: spectrum.retainedEnergy(rank: r))
     }
 
     /// Fills ``RankErrorRow/theoryError`` with ``QuarterCircleLaw/relativeError(rankFraction:)`` at

@@ -5,13 +5,8 @@ import Quantization
 import TensorFormats
 
 /// A LLaMA's weights in a GGUF file as llama.cpp's converter writes them, served by Hugging
-/// Face name: `token_embd`, `blk.N.{attn_norm, attn_q, attn_k, attn_v, attn_output, ffn_norm,
-/// ffn_gate, ffn_up, ffn_down}`, `output_norm`, `output`, dequantized to Float tensor by tensor.
-///
-/// The converter reorders each head's rows of `W_q` and `W_k` from Hugging Face's rotate-half
-/// layout (row `a·e/2 + i` is half `a` of pair `i`) to interleaved pairs (row `2i + a`), llama.cpp's
-/// RoPE layout: rows `[h, 2, e/2] → [h, e/2, 2]` (`h` = the KV head count for `W_k`). Served
-/// matrices are un-permuted back, so Hugging Face-order adapters apply to them directly.
+/// Face name (``LlamaTensorLayout``), dequantized to Float tensor by tensor. `W_q` and `W_k` are
+/// un-permuted back to Hugging Face's row order, so Hugging Face-order adapters apply to them directly.
 struct GGUFWeightSource<Scalar: MatrixScalar>: LlamaWeightSource {
     let file: GGUFFile
     let configuration: LlamaConfiguration
@@ -22,32 +17,7 @@ struct GGUFWeightSource<Scalar: MatrixScalar>: LlamaWeightSource {
 
     var path: String { file.path }
 
-    /// The GGUF name of Hugging Face's `name`.
-    static func ggufName(_ name: String) -> String {
-        switch name {
-        case LlamaTensorName.embedding: return "token_embd.weight"
-        case LlamaTensorName.norm: return "output_norm.weight"
-        case LlamaTensorName.head: return "output.weight"
-        default: break
-        }
-        let parts = name.split(separator: ".", maxSplits: 3)  // model, layers, N, rest
-        guard parts.count == 4, parts[1] == "layers" else { return name }
-        let rest: String = switch parts[3] {
-        case "input_layernorm.weight": "attn_norm.weight"
-        case "self_attn.q_proj.weight": "attn_q.weight"
-        case "self_attn.k_proj.weight": "attn_k.weight"
-        case "self_attn.v_proj.weight": "attn_v.weight"
-        case "self_attn.o_proj.weight": "attn_output.weight"
-        case "post_attention_layernorm.weight": "ffn_norm.weight"
-        case "mlp.gate_proj.weight": "ffn_gate.weight"
-        case "mlp.up_proj.weight": "ffn_up.weight"
-        case "mlp.down_proj.weight": "ffn_down.weight"
-        default: String(parts[3])
-        }
-        return "blk.\(parts[2]).\(rest)"
-    }
-
-    func contains(_ name: String) -> Bool { file.contains(Self.ggufName(name)) }
+    func contains(_ name: String) -> Bool { file.contains(LlamaTensorLayout.ggufName(name)) }
 
     func matrix(_ name: String, rows: Int, columns: Int) throws(ModelError) -> Matrix<Scalar> {
         converting(try floatMatrix(name, rows: rows, columns: columns))
@@ -97,7 +67,7 @@ struct GGUFWeightSource<Scalar: MatrixScalar>: LlamaWeightSource {
 
     /// The tensor info of `name`, checked to be `rows×columns` (`[columns]` for a 1-row vector).
     private func checkedInfo(_ name: String, rows: Int, columns: Int) throws(ModelError) -> GGUFTensorInfo {
-        let ggufName = Self.ggufName(name)
+        let ggufName = LlamaTensorLayout.ggufName(name)
         guard file.contains(ggufName) else { throw .missingTensor(file: file.path, tensor: ggufName) }
         let info: GGUFTensorInfo
         do { info = try file.info(ggufName) } catch { throw .gguf(error) }
@@ -106,23 +76,9 @@ struct GGUFWeightSource<Scalar: MatrixScalar>: LlamaWeightSource {
         return info
     }
 
-    /// For `W_q`/`W_k`, the GGUF row each Hugging Face row comes from: HF row
-    /// `head·e + a·e/2 + i` is GGUF row `head·e + 2i + a`; `nil` for other tensors.
+    /// For `W_q`/`W_k`, the GGUF row each Hugging Face row comes from; `nil` for other tensors.
     private func rowOrder(_ name: String, rows: Int) -> [Int]? {
-        let heads: Int
-        if name.hasSuffix("self_attn.q_proj.weight") {
-            heads = configuration.heads
-        } else if name.hasSuffix("self_attn.k_proj.weight") {
-            heads = configuration.keyValueHeads
-        } else {
-            return nil
-        }
-        let (e, half) = (rows / heads, rows / heads / 2)
-        return (0..<rows).map { row in
-            let (head, within) = row.quotientAndRemainder(dividingBy: e)
-            let (a, i) = within.quotientAndRemainder(dividingBy: half)
-            return head * e + 2 * i + a
-        }
+        LlamaTensorLayout.ggufRows(ofHuggingFace: name, rows: rows, configuration: configuration)
     }
 }
 

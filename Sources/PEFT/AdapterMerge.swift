@@ -54,16 +54,7 @@ public enum AdapterMerge {
     public static func merge(
         base: SafetensorsFile, adapter: PEFTAdapter<Double>, scale: Double = 1
     ) throws(PEFTAdapterError) -> (merged: SafetensorsWriter, reports: [MergedWeightReport]) {
-        let configuration = adapter.configuration
-        if configuration.bias != .none {
-            throw .unsupportedForMerge(key: "bias", value: configuration.bias.rawValue)
-        }
-        for key in mergeChangingKeys {
-            if let value = configuration.otherKeys[key], !value.isUnset {
-                let text = (try? JSONEncoder().encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "\(value)"
-                throw .unsupportedForMerge(key: key, value: text)
-            }
-        }
+        try requireMergeable(adapter)
         var writer = SafetensorsWriter(metadata: base.metadata)
         var reports: [MergedWeightReport] = []
         for path in adapter.modulePaths {
@@ -71,9 +62,6 @@ public enum AdapterMerge {
             let info: TensorInfo
             do { info = try base.info(key) } catch { throw .missingTensor(file: base.path, key: key) }
             let factors = adapter.modules[path]!
-            guard (factors.magnitude != nil) == configuration.useDoRA else {
-                throw .doraMismatch(file: "adapter", module: path, useDoRA: configuration.useDoRA)
-            }
             let fanInFanOut = adapter.configuration.fanInFanOut
             let shape = fanInFanOut ? [factors.a.columns, factors.b.rows] : [factors.b.rows, factors.a.columns]
             guard info.shape == shape else {
@@ -89,9 +77,8 @@ public enum AdapterMerge {
             guard stored.isFinite else { throw .nonFinite(file: base.path, key: key) }
             // DoRA's row norms are of the `out×in` weight, so a transposed (Conv1D) base is turned first.
             let weight = fanInFanOut ? stored.transposed : stored
-            var delta = adapter.mergedWeight(forModule: path, base: weight, extraScale: scale) - weight
+            var delta = try delta(forModule: path, of: adapter, base: weight, scale: scale, key: key)
             if fanInFanOut { delta = delta.transposed }
-            guard delta.isFinite else { throw .mergeOverflow(key: key, dtype: "F64") }
             let (merged, report) = try merged(stored, delta, dtype: info.dtype, key: key)
             reports.append(report)
             writer.add(key, merged, as: info.dtype)
@@ -101,6 +88,34 @@ public enum AdapterMerge {
             do { try writer.addCopy(of: name, from: base) } catch { throw .tensorFile(error) }
         }
         return (writer, reports)
+    }
+
+    /// Throws unless the adapter's configuration changes `W'` by `s·B·A` alone (or DoRA's
+    /// rescaling): no trained `bias`, none of ``mergeChangingKeys``.
+    static func requireMergeable(_ adapter: PEFTAdapter<Double>) throws(PEFTAdapterError) {
+        let configuration = adapter.configuration
+        if configuration.bias != .none {
+            throw .unsupportedForMerge(key: "bias", value: configuration.bias.rawValue)
+        }
+        for key in mergeChangingKeys {
+            if let value = configuration.otherKeys[key], !value.isUnset {
+                let text = (try? JSONEncoder().encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "\(value)"
+                throw .unsupportedForMerge(key: key, value: text)
+            }
+        }
+    }
+
+    /// `ΔW = W' − W` of module `path` on `base: out×in` (`key` names it), checked finite, after
+    /// checking that the module's DoRA magnitude agrees with `use_dora`.
+    static func delta(
+        forModule path: String, of adapter: PEFTAdapter<Double>, base: Matrix<Double>, scale: Double, key: String
+    ) throws(PEFTAdapterError) -> Matrix<Double> {
+        guard (adapter.modules[path]!.magnitude != nil) == adapter.configuration.useDoRA else {
+            throw .doraMismatch(file: "adapter", module: path, useDoRA: adapter.configuration.useDoRA)
+        }
+        let delta = adapter.mergedWeight(forModule: path, base: base, extraScale: scale) - base
+        guard delta.isFinite else { throw .mergeOverflow(key: key, dtype: "F64") }
+        return delta
     }
 
     /// `adapter_config.json` keys that, when set, add to `W'` something other than `s·B·A`
@@ -113,7 +128,7 @@ public enum AdapterMerge {
     /// that finds the largest magnitude: the sums of squares are of values scaled by a power of
     /// two near its inverse, so the norms neither overflow nor underflow anywhere in `Double`'s
     /// range. Throws when a merged entry is beyond `dtype`'s range.
-    private static func merged(
+    static func merged(
         _ weight: Matrix<Double>, _ delta: Matrix<Double>, dtype: TensorDType, key: String
     ) throws(PEFTAdapterError) -> (Matrix<Double>, MergedWeightReport) {
         let largest = max(weight.elements.lazy.map(abs).max() ?? 0, delta.elements.lazy.map(abs).max() ?? 0)

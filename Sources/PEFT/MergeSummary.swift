@@ -2,21 +2,28 @@ import Foundation
 import Reporting
 
 /// `lora merge`'s result: one ``MergedWeightReport`` per merged weight and what was written.
-/// Encodes as `{"out", "weights": [...], "merged", "copied"}`.
+/// Encodes as `{"out", "weights": [...], "merged", "copied", "others_rounded"}`.
 public struct MergeSummary: Report, Sendable, Equatable {
     /// The merged model's path.
     public var out: String
     public var weights: [MergedWeightReport]
     /// Weights merged: one per report.
     public var merged: Int
-    /// Tensors of the base copied unchanged.
+    /// The base's other tensors: copied unchanged, or rounded to the output's dtype.
     public var copied: Int
+    /// Whether the other tensors were rounded to the output's dtype rather than copied.
+    public var othersRounded: Bool
 
-    public init(out: String, weights: [MergedWeightReport], copied: Int) {
+    public init(out: String, weights: [MergedWeightReport], copied: Int, othersRounded: Bool = false) {
         self.out = out
         self.weights = weights
         merged = weights.count
         self.copied = copied
+        self.othersRounded = othersRounded
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case out, weights, merged, copied, othersRounded = "others_rounded"
     }
 
     /// A markdown table of the merged weights, then what was written.
@@ -29,6 +36,6 @@ public struct MergeSummary: Report, Sendable, Equatable {
                  String(format: "%.3f", report.worstErrorULPs)]
             })
         return table.markdown(rightAligned: [3, 4, 5, 6])
-            + "\nwrote \(out): \(merged) weights merged, \(copied) tensors copied unchanged"
+            + "\nwrote \(out): \(merged) weights merged, \(copied) tensors " + (othersRounded ? "rounded to the output's dtype" : "copied unchanged")
     }
 }

@@ -30,6 +30,11 @@ enum ElementCoding {
 
     private static func decodeAsFloat(_ bytes: UnsafeRawBufferPointer, dtype: TensorDType, count: Int) -> [Float] {
         switch dtype {
+        case .float32 where isLittleEndianHost:
+            [Float](unsafeUninitializedCapacity: count) { out, initialized in
+                UnsafeMutableRawBufferPointer(out).copyMemory(from: bytes)
+                initialized = count
+            }
         case .float32: words(bytes, count: count, as: UInt32.self) { Float(bitPattern: $0) }
         case .float64: words(bytes, count: count, as: UInt64.self) { Float(Double(bitPattern: $0)) }
         case .float16: words(bytes, count: count, as: UInt16.self) { Float(Float16(bitPattern: $0)) }
@@ -61,6 +66,7 @@ enum ElementCoding {
 
     private static func encodeFloats(_ elements: [Float], as dtype: TensorDType) -> Data {
         switch dtype {
+        case .float32 where isLittleEndianHost: elements.withUnsafeBytes { Data($0) }
         case .float32: littleEndianBytes(elements.map(\.bitPattern))
         case .float64: littleEndianBytes(elements.map { Double($0).bitPattern })
         case .float16: littleEndianBytes(elements.map { Float16($0).bitPattern })
@@ -93,7 +99,12 @@ enum ElementCoding {
         return Double(nearest) > x ? nearest.nextDown : nearest.nextUp
     }
 
+    /// Whether this machine stores words little-endian, as the files do: Float32 storage is then
+    /// the file's bytes, copied whole (what makes multi-hundred-megabyte tensors cheap in debug builds).
+    private static let isLittleEndianHost = UInt32(1).littleEndian == 1
+
     private static func littleEndianBytes<Word: FixedWidthInteger>(_ words: [Word]) -> Data {
+        if isLittleEndianHost { return words.withUnsafeBytes { Data($0) } }
         var data = Data(count: words.count * MemoryLayout<Word>.size)
         data.withUnsafeMutableBytes { raw in
             for (i, word) in words.enumerated() {
