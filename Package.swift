@@ -69,7 +69,7 @@ let package = Package(
             name: "LoRABench",
             dependencies: ["LinearAlgebra", "LoRA", "LowRank", "ModelSizing", "NN", "Training", "Plotting", "Reporting"]),
         .target(name: "Tokenizers"),
-        .target(name: "Models", dependencies: ["LinearAlgebra", "TensorFormats", "NN", "Tokenizers", "Reporting", "CQuantKernels"]),
+        .target(name: "Models", dependencies: ["LinearAlgebra", "TensorFormats", "NN", "Tokenizers", "Reporting", "Quantization", "CQuantKernels"]),
         .target(
             name: "LoRAKit",
             dependencies: [
@@ -127,11 +127,11 @@ let package = Package(
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ReadmeExamplesTests", dependencies: ["LoRAKit"]),
         .testTarget(
-            name: "ModelsTests", dependencies: ["Models", "NN", "LinearAlgebra", "TensorFormats", "Tokenizers", "PEFT", "LoRA", "LoRATool", "CommandTestSupport"],
+            name: "ModelsTests", dependencies: ["Models", "NN", "LinearAlgebra", "TensorFormats", "Tokenizers", "PEFT", "LoRA", "Quantization", "Training", "LoRATool", "CommandTestSupport"],
             resources: [.copy("Fixtures")]),
 
         .executableTarget(
-            name: "QLoRATiming", dependencies: ["LinearAlgebra", "NN", "Quantization", "TensorFormats"],
+            name: "QLoRATiming", dependencies: ["LinearAlgebra", "NN", "Quantization", "TensorFormats", "Models"],
             path: "Benchmarks/QLoRATiming"),
         .executableTarget(
             name: "LinearAlgebraBenchmarks",

@@ -28,13 +28,36 @@ enum BasePrecision: String, ExpressibleByArgument, CaseIterable {
     case f32
     /// Every weight rounded to bfloat16 (nearest, ties to even), still stored as Float.
     case bf16
-    /// The projections quantized to NF4 (QLoRA): 4.5 bits a weight.
+    /// The projections quantized to NF4 (QLoRA) as they are read: 4.5 bits a weight.
     case nf4
     /// NF4 with double-quantized scales: 4.127 bits a weight.
     case nf4DQ = "nf4-dq"
+    /// The projections kept in the GGUF file's own Q4_1 blocks: 5 bits a weight.
+    case q4_1
+    /// The projections kept in the GGUF file's own Q8_0 blocks: 8.5 bits a weight.
+    case q8_0
 
-    /// Converts `model`'s base before adapters are injected; returns what was converted.
-    func apply<M: Module<Float>>(to model: M) throws -> String {
+    /// `text` as a value; otherwise an error naming the choices in one line (ArgumentParser's own
+    /// lists more than four choices over several lines).
+    static func parse(_ text: String) throws -> BasePrecision {
+        guard let value = BasePrecision(argument: text) else { throw InvalidListItem<BasePrecision>(item: text) }
+        return value
+    }
+
+    /// The form the loader builds each projection in.
+    var projections: ProjectionStorage {
+        switch self {
+        case .f32, .bf16: .float
+        case .nf4: .nf4(doubleQuantization: false)
+        case .nf4DQ: .nf4(doubleQuantization: true)
+        case .q4_1: .fileBlocks(.q4_1)
+        case .q8_0: .fileBlocks(.q8_0)
+        }
+    }
+
+    /// Finishes the loaded `model`'s base before adapters are injected (bf16 rounds every
+    /// weight); returns what the base holds.
+    func apply<M: Module<Float>>(to model: M) -> String {
         switch self {
         case .f32:
             return "base in f32"
@@ -45,9 +68,9 @@ enum BasePrecision: String, ExpressibleByArgument, CaseIterable {
                 parameter.value = Matrix(rows: value.rows, columns: value.columns, elements: TensorDType.bfloat16.rounded(value.elements))
             }
             return "base rounded to bf16: \(parameters.count) tensors"
-        case .nf4, .nf4DQ:
-            let replaced = try model.quantizeLinearLayersToNF4(doubleQuantization: self == .nf4DQ)
-            return "base projections in \(rawValue): \(replaced.count) layers"
+        case .nf4, .nf4DQ, .q4_1, .q8_0:
+            let layers = model.namedModules().filter { $0.module is any QuantizedWeightLayer }.count
+            return "base projections in \(rawValue): \(layers) layers"
         }
     }
 }

@@ -26,7 +26,7 @@ struct FineTune: ParsableCommand {
     @Option(help: "A held-out UTF-8 text file for perplexity.") var eval: String?
     @Option(help: "The adapter directory to write.") var out: String
     @OptionGroup var lora: LoRAOptions
-    @Option(help: "The frozen base's weights: f32, bf16 (rounded), nf4 or nf4-dq (projections quantized: QLoRA).")
+    @Option(help: "The frozen base's weights: f32, bf16 (rounded), nf4 or nf4-dq (projections quantized as read: QLoRA), q4_1 or q8_0 (projections in the GGUF file's own blocks); default f32.", transform: BasePrecision.parse)
     var basePrecision: BasePrecision = .f32
     @Option(help: "AdamW learning rate.") var lr = 1e-3
     @Option(help: "AdamW decoupled weight decay.") var weightDecay = 0.0
@@ -119,7 +119,8 @@ struct FineTune: ParsableCommand {
             totalParameters: job.language.model.parameterCount, adaptedModules: job.adapted, steps: final.step,
             tokens: final.step * run.options.accumulate * run.options.batchSize * run.options.context,
             tokensPerSecond: run.trainingTokensPerSecond,
-            evaluations: final.evaluations, losses: final.losses, peakRSSBytes: peakResidentBytes(), adapter: outURL.path,
+            evaluations: final.evaluations, losses: final.losses, peakRSSBytes: peakResidentBytes(),
+            base: (basePrecision.rawValue, job.baseWeightBytes), adapter: outURL.path,
             sample: sampleBefore.flatMap { before in sampleAfter.map { FineTuningReport.Sample(prompt: sample.samplePrompt!, before: before, after: $0) } })
         try plot.write { report.figure() }
         print(try output.render(report))

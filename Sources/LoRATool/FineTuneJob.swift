@@ -8,13 +8,15 @@ struct FineTuneJob {
     let configuration: LoRAConfiguration
     /// The modules LoRA wrapped.
     let adapted: [String]
+    /// Bytes of the frozen base's weights as stored (``Module/storedWeightBytes``), before adapters.
+    let baseWeightBytes: Int
     let run: FineTuning<LlamaForCausalLM<Float>>
 
     /// With `processes`, this is one rank of a run over several (only rank 0 prints).
     init(command: FineTune, outURL: URL, processes: (any GradientReduction)?) throws {
         try Self.checkOutput(outURL, resume: command.resume, force: command.force)
         let modelURL = try ModelLocation.resolve(command.model)
-        language = try LanguageModel(url: modelURL, keepingQuantizedBlocks: false)
+        language = try LanguageModel(url: modelURL, keepingQuantizedBlocks: false, projections: command.basePrecision.projections)
         let model = language.model
         let limit = model.configuration.contextLength
         guard command.context <= limit else {
@@ -33,7 +35,8 @@ struct FineTuneJob {
         var lora = command.lora.configuration(rank: command.lora.rank, alpha: command.lora.alpha)
         lora.taskType = "CAUSAL_LM"
         lora.baseModelNameOrPath = ModelLocation.huggingFaceName(of: command.model) ?? modelURL.path
-        command.progress.report(try command.basePrecision.apply(to: model))
+        command.progress.report(command.basePrecision.apply(to: model))
+        baseWeightBytes = model.storedWeightBytes
         var generator = SeededGenerator(seed: command.seed)
         adapted = try model.injectLoRA(lora, using: &generator).wrapped.map(\.path)
         configuration = lora

@@ -1,5 +1,7 @@
+import Foundation
 import LinearAlgebra
 import NN
+import Quantization
 import TensorFormats
 
 /// A LLaMA's weights in a GGUF file as llama.cpp's converter writes them, served by Hugging
@@ -10,6 +12,8 @@ struct GGUFWeightSource<Scalar: MatrixScalar>: LlamaWeightSource {
     let configuration: LlamaConfiguration
     /// Keep Q4_1/Q8_0 projections' blocks for few-row products (``QuantizedLinear``; Float only).
     let keepsQuantizedBlocks: Bool
+    /// The form each projection is built in as it is read.
+    let projections: ProjectionStorage
 
     var path: String { file.path }
 
@@ -30,14 +34,35 @@ struct GGUFWeightSource<Scalar: MatrixScalar>: LlamaWeightSource {
 
     func linear(_ name: String, out: Int, in: Int) throws(ModelError) -> any LinearLayer<Scalar> {
         let info = try checkedInfo(name, rows: out, columns: `in`)
-        guard keepsQuantizedBlocks, Scalar.self == Float.self, let type = info.type.quantizedBlockType else {
-            return Linear(weight: try matrix(name, rows: out, columns: `in`))
+        switch projections {
+        case .float:
+            guard keepsQuantizedBlocks, Scalar.self == Float.self, let type = info.type.quantizedBlockType else {
+                return Linear(weight: try matrix(name, rows: out, columns: `in`))
+            }
+            let raw: Data
+            do { raw = try file.rawBytes(info.name) } catch { throw .gguf(error) }
+            let blocks = reordered(QuantizedMatrix(type: type, rows: out, columns: `in`, blocks: raw), name)
+            let dense = try floatMatrix(name, rows: out, columns: `in`)
+            return QuantizedLinear(blocks: blocks, dense: dense) as! any LinearLayer<Scalar>
+        case let .nf4(doubleQuantization):
+            let dense = try floatMatrix(name, rows: out, columns: `in`)
+            do { return NF4Linear<Scalar>(weight: try NF4Matrix(quantizing: dense, doubleQuantization: doubleQuantization)) } catch {
+                throw .quantization(file: file.path, tensor: info.name, reason: error.description)
+            }
+        case let .fileBlocks(type):
+            guard info.type.quantizedBlockType == type else {
+                throw .projectionType(file: file.path, tensor: info.name, type: info.type.description, kept: type.description)
+            }
+            let raw: Data
+            // A copy, so the file's mapping goes with the loader and only these bytes stay resident.
+            do { raw = try file.rawBytes(info.name).withUnsafeBytes { Data($0) } } catch { throw .gguf(error) }
+            return FrozenQuantizedLinear<QuantizedMatrix, Scalar>(weight: reordered(QuantizedMatrix(type: type, rows: out, columns: `in`, blocks: raw), name))
         }
-        let raw: QuantizedMatrix
-        do { raw = QuantizedMatrix(type: type, rows: out, columns: `in`, blocks: try file.rawBytes(info.name)) } catch { throw .gguf(error) }
-        let blocks = rowOrder(name, rows: out).map { raw.reorderingRows($0) } ?? raw
-        let dense = try floatMatrix(name, rows: out, columns: `in`)
-        return QuantizedLinear(blocks: blocks, dense: dense) as! any LinearLayer<Scalar>
+    }
+
+    /// `blocks` in Hugging Face's row order (see ``rowOrder(_:rows:)``).
+    private func reordered(_ blocks: QuantizedMatrix, _ name: String) -> QuantizedMatrix {
+        rowOrder(name, rows: blocks.rows).map { blocks.reorderingRows($0) } ?? blocks
     }
 
     /// The tensor info of `name`, checked to be `rows×columns` (`[columns]` for a 1-row vector).

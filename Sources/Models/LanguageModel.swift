@@ -1,5 +1,6 @@
 import Foundation
 import LinearAlgebra
+import Quantization
 import TensorFormats
 import Tokenizers
 
@@ -13,8 +14,10 @@ public final class LanguageModel {
     public let model: LlamaForCausalLM<Float>
     public let tokenizer: BPETokenizer?
 
-    /// Loads the GGUF file or Hugging Face directory at `url`.
-    public init(url: URL, keepingQuantizedBlocks: Bool = true) throws(ModelError) {
+    /// Loads the GGUF file or Hugging Face directory at `url`, its projections in `projections`
+    /// (built as each is read from a GGUF file; quantized after loading from a directory, which
+    /// has no blocks to keep).
+    public init(url: URL, keepingQuantizedBlocks: Bool = true, projections: ProjectionStorage = .float) throws(ModelError) {
         self.url = url
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else {
@@ -23,11 +26,20 @@ public final class LanguageModel {
         if isDirectory.boolValue {
             model = try LlamaForCausalLM(huggingFaceDirectory: url)
             tokenizer = nil
+            switch projections {
+            case .float: break
+            case let .nf4(doubleQuantization):
+                do { try model.quantizeLinearLayersToNF4(doubleQuantization: doubleQuantization) } catch {
+                    throw .quantization(file: url.path, tensor: "a projection", reason: error.description)
+                }
+            case let .fileBlocks(type):
+                throw .invalidInput("\(url.path): a Hugging Face directory has no \(type) blocks to keep (a GGUF file has)")
+            }
             return
         }
         let file: GGUFFile
         do { file = try GGUFFile(contentsOf: url) } catch { throw .gguf(error) }
-        model = try LlamaForCausalLM(gguf: file, keepingQuantizedBlocks: keepingQuantizedBlocks)
+        model = try LlamaForCausalLM(gguf: file, keepingQuantizedBlocks: keepingQuantizedBlocks, projections: projections)
         tokenizer = file.metadata[TokenizerVocabulary.Key.tokens] == nil ? nil : try Self.tokenizer(in: file)
     }
 

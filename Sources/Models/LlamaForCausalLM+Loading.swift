@@ -7,10 +7,13 @@ extension LlamaForCausalLM {
     /// The model in a GGUF file (`general.architecture = llama`), every parameter frozen,
     /// dequantized to `Scalar` one tensor at a time, `W_q`/`W_k` un-permuted into Hugging Face's
     /// row order. With `keepingQuantizedBlocks` (Float only) every Q4_1/Q8_0 projection and the
-    /// head also keep the file's blocks for few-row products (``QuantizedLinear``).
-    public convenience init(gguf file: GGUFFile, keepingQuantizedBlocks: Bool = false) throws(ModelError) {
+    /// head also keep the file's blocks for few-row products (``QuantizedLinear``). `projections`
+    /// is the form every projection is built in as it is read (``ProjectionStorage``); the
+    /// embedding, norms and head stay dense.
+    public convenience init(gguf file: GGUFFile, keepingQuantizedBlocks: Bool = false, projections: ProjectionStorage = .float) throws(ModelError) {
         let configuration = try LlamaConfiguration(gguf: file)
-        let source = GGUFWeightSource<Scalar>(file: file, configuration: configuration, keepsQuantizedBlocks: keepingQuantizedBlocks)
+        let source = GGUFWeightSource<Scalar>(
+            file: file, configuration: configuration, keepsQuantizedBlocks: keepingQuantizedBlocks, projections: projections)
         try self.init(configuration: configuration, source: source)
         guard keepingQuantizedBlocks, Scalar.self == Float.self else { return }
         let headName = configuration.tiedEmbeddings ? "token_embd.weight" : "output.weight"
@@ -21,11 +24,11 @@ extension LlamaForCausalLM {
         decodingHead = (QuantizedLinear(blocks: blocks, dense: asFloat(headWeight)) as any LinearLayer<Float>) as? any LinearLayer<Scalar>
     }
 
-    /// The model in the GGUF file at `url` (see ``init(gguf:keepingQuantizedBlocks:)``).
-    public convenience init(ggufAt url: URL, keepingQuantizedBlocks: Bool = false) throws(ModelError) {
+    /// The model in the GGUF file at `url` (see ``init(gguf:keepingQuantizedBlocks:projections:)``).
+    public convenience init(ggufAt url: URL, keepingQuantizedBlocks: Bool = false, projections: ProjectionStorage = .float) throws(ModelError) {
         let file: GGUFFile
         do { file = try GGUFFile(contentsOf: url) } catch { throw .gguf(error) }
-        try self.init(gguf: file, keepingQuantizedBlocks: keepingQuantizedBlocks)
+        try self.init(gguf: file, keepingQuantizedBlocks: keepingQuantizedBlocks, projections: projections)
     }
 
     /// The model in a Hugging Face directory (`save_pretrained`): `config.json` and `model.safetensors`.

@@ -17,6 +17,10 @@ public enum ModelError: Error, Equatable, Sendable, CustomStringConvertible {
     case wrongShape(file: String, tensor: String, expected: [Int], actual: [Int])
     /// A tensor's element type cannot be converted to the model's scalars.
     case unsupportedTensorType(file: String, tensor: String, type: String)
+    /// A projection cannot be kept as the blocks asked for: it is stored as `type`, not `kept`.
+    case projectionType(file: String, tensor: String, type: String, kept: String)
+    /// A projection cannot be quantized (a NaN or infinite weight).
+    case quantization(file: String, tensor: String, reason: String)
     /// The model file has no tokenizer or one LoRAKit cannot build.
     case tokenizer(file: String, reason: String)
     /// A short model name whose file is not in the cache.
@@ -38,6 +42,9 @@ public enum ModelError: Error, Equatable, Sendable, CustomStringConvertible {
             "\(file): tensor \"\(tensor)\" has shape \(actual), the configuration needs \(expected)"
         case let .unsupportedTensorType(file, tensor, type):
             "\(file): tensor \"\(tensor)\" has type \(type), which LoRAKit cannot convert to floats"
+        case let .projectionType(file, tensor, type, kept):
+            "\(file): tensor \"\(tensor)\" is stored as \(type), so it cannot be kept as \(kept) blocks"
+        case let .quantization(file, tensor, reason): "\(file): tensor \"\(tensor)\": \(reason)"
         case let .tokenizer(file, reason): "\(file): tokenizer: \(reason)"
         case let .modelNotCached(name, path, fetchCommand):
             "model \"\(name)\" is not cached at \(path); run `\(fetchCommand)`"

@@ -11,8 +11,10 @@ import LinearAlgebra
 /// Q4_1 is 0.625 bytes a weight, Q8_0 1.0625, Float 4.
 public struct QuantizedMatrix: @unchecked Sendable {
     /// The ggml block types the kernels multiply.
-    public enum BlockType: Sendable {
+    public enum BlockType: String, Sendable, CustomStringConvertible {
         case q4_1, q8_0
+
+        public var description: String { rawValue }
     }
 
     /// How the activations enter the product.
@@ -66,14 +68,7 @@ public struct QuantizedMatrix: @unchecked Sendable {
     /// The Float matrix `d×k` the blocks stand for.
     public func dequantized() -> Matrix<Float> {
         var result = Matrix<Float>.unsafeUninitialized(rows, columns)
-        let stride = bytesPerRow
-        result.withUnsafeMutableBufferPointer { out in
-            blocks.withUnsafeBytes { raw in
-                for r in 0..<rows {
-                    cqk_dequantize_row(type.kernelType, raw.baseAddress! + r * stride, columns, out.baseAddress! + r * columns)
-                }
-            }
-        }
+        result.withUnsafeMutableBufferPointer { dequantize(rows: 0..<rows, into: $0.baseAddress!) }
         return result
     }
 

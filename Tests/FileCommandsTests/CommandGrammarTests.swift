@@ -23,6 +23,8 @@ struct CommandGrammarTests {
         (["train", "--schedule", "step"], "--schedule", "'constant', 'linear' or 'cosine'"),
         (["train", "--initialization", "olora"], "--initialization", "'kaiming', 'gaussian' or 'pissa'"),
         (["svd-table", "--method", "lanczos"], "--method", "'exact' and 'randomized'"),
+        (["finetune", "--model", "m", "--data", "d", "--out", "o", "--steps", "1", "--base-precision", "q4_0"], "--base-precision",
+         "'q4_0' is not one of f32, bf16, nf4, nf4-dq, q4_1, q8_0"),
         (["params", "--targets", "q,zz"], "--targets", "'zz' is not one of q, k, v, o, up, down, gate"),
         (["memory", "--dtype", "f32,f8"], "--dtype", "'f8' is not one of f32, f16, bf16, int8, int4"),
         (["params", "--model", "gpt2-small,gpt5"], "--model", "'gpt5' is not one of gpt2-small, gpt2-medium"),

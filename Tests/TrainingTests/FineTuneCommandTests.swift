@@ -123,21 +123,29 @@ struct FineTuneCommandTests {
         #expect((losses?["losses"] as? [Double])?.count == 6)
     }
 
-    /// QLoRA: the projections in NF4 with double quantization, the adapters trained on that base
-    /// and saved with the same module names; with a sample of the model's writing before and after.
-    @Test func aRunOnAnNF4BaseWritesTheSameAdapter() throws {
+    /// QLoRA: the projections in NF4 with double quantization, or in the file's Q4_1 blocks, the
+    /// adapters trained on that base and saved with the same module names; the report gives the
+    /// base's stored bytes (Float embedding and norms, 106 168 320 projection weights) and the peak RSS;
+    /// with a sample of the model's writing before and after.
+    @Test(arguments: ["nf4-dq", "q4_1"])
+    func aRunOnAQuantizedBaseWritesTheSameAdapter(precision: String) throws {
         let w = try workspace()
         defer { try? FileManager.default.removeItem(at: w.directory) }
         let out = w.directory.appendingPathComponent("qlora").path
-        let run = try runLora(arguments(w, out: out) + ["--base-precision", "nf4-dq", "--dropout", "0.1",
+        let run = try runLora(arguments(w, out: out) + ["--base-precision", precision, "--dropout", "0.1",
                                                         "--sample-prompt", "The river", "--sample-tokens", "6"])
         #expect(run.status == 0, "\(run.standardError)")
-        #expect(run.standardError.contains("base projections in nf4-dq: 210 layers"))
+        #expect(run.standardError.contains("base projections in \(precision): 210 layers"))
         try checkShortRun(run, out: out)
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(run.standardOutput.utf8)) as? [String: Any])
+        let (projections, dense) = (106_168_320, 4 * 28_346_688)
+        let bytes = try #require(json["base_weight_bytes"] as? Int)
+        #expect(json["base_precision"] as? String == precision)
+        #expect(precision == "q4_1" ? bytes == dense + projections / 32 * 20 : (dense + projections / 2 ..< dense + projections * 9 / 16).contains(bytes))
+        #expect((json["peak_rss_bytes"] as? Int ?? 0) > bytes)
         // The greedy samples before and after, on standard error and in the JSON.
-        let json = try JSONSerialization.jsonObject(with: Data(run.standardOutput.utf8)) as? [String: Any]
-        #expect(json?["sample_prompt"] as? String == "The river")
-        let before = try #require(json?["sample_before"] as? String), after = try #require(json?["sample_after"] as? String)
+        #expect(json["sample_prompt"] as? String == "The river")
+        let before = try #require(json["sample_before"] as? String), after = try #require(json["sample_after"] as? String)
         #expect(!before.isEmpty && !after.isEmpty)
         #expect(run.standardError.contains("sample before: \(before.debugDescription)"))
         #expect(run.standardError.contains("sample after: \(after.debugDescription)"))

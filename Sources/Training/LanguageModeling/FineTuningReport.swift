@@ -18,7 +18,10 @@ public struct FineTuningReport: Report, Sendable {
     public var evaluations: [Int: Double]
     /// The loss of every step.
     public var losses: [Double]
+    /// The process's peak resident memory (VmHWM), loading included.
     public var peakRSSBytes: Int?
+    /// How the frozen base stores its weights (`f32`, `nf4`, …) and their bytes in that form.
+    public var base: (precision: String, weightBytes: Int)?
     /// The adapter directory written.
     public var adapter: String
     /// A prompt's greedy continuation before and after training, when one was asked for.
@@ -39,8 +42,8 @@ public struct FineTuningReport: Report, Sendable {
 
     public init(
         model: String, trainableParameters: Int, totalParameters: Int, adaptedModules: [String], steps: Int, tokens: Int,
-        tokensPerSecond: Double, evaluations: [Int: Double], losses: [Double], peakRSSBytes: Int?, adapter: String,
-        sample: Sample? = nil
+        tokensPerSecond: Double, evaluations: [Int: Double], losses: [Double], peakRSSBytes: Int?,
+        base: (precision: String, weightBytes: Int)? = nil, adapter: String, sample: Sample? = nil
     ) {
         self.model = model
         self.trainableParameters = trainableParameters
@@ -52,6 +55,7 @@ public struct FineTuningReport: Report, Sendable {
         self.evaluations = evaluations
         self.losses = losses
         self.peakRSSBytes = peakRSSBytes
+        self.base = base
         self.adapter = adapter
         self.sample = sample
     }
@@ -71,7 +75,13 @@ public struct FineTuningReport: Report, Sendable {
         if let before = initialEvaluationPerplexity, let after = finalEvaluationPerplexity {
             lines.append(String(format: "Held-out perplexity %.3f → %.3f", before, after))
         }
-        if let peakRSSBytes { lines.append(String(format: "Peak resident memory %.2f GiB", Double(peakRSSBytes) / 1_073_741_824)) }
+        if let base {
+            lines.append(String(format: "Base weights in %@: %@ bytes (%.1f MiB)", base.precision, base.weightBytes.formatted(),
+                                Double(base.weightBytes) / 1_048_576))
+        }
+        if let peakRSSBytes {
+            lines.append(String(format: "Peak resident memory %@ bytes (%.2f GiB)", peakRSSBytes.formatted(), Double(peakRSSBytes) / 1_073_741_824))
+        }
         if let sample {
             lines += ["Sample after \(sample.prompt.debugDescription):", "  before: \(sample.before.debugDescription)",
                       "  after:  \(sample.after.debugDescription)"]
@@ -86,6 +96,7 @@ public struct FineTuningReport: Report, Sendable {
         case adaptedModules = "adapted_modules", tokensPerSecond = "tokens_per_second"
         case initialEvaluationPerplexity = "initial_eval_perplexity", finalEvaluationPerplexity = "final_eval_perplexity"
         case peakRSSBytes = "peak_rss_bytes"
+        case basePrecision = "base_precision", baseWeightBytes = "base_weight_bytes"
         case samplePrompt = "sample_prompt", sampleBefore = "sample_before", sampleAfter = "sample_after"
     }
 
@@ -104,6 +115,8 @@ public struct FineTuningReport: Report, Sendable {
         try container.encodeIfPresent(initialEvaluationPerplexity, forKey: .initialEvaluationPerplexity)
         try container.encodeIfPresent(finalEvaluationPerplexity, forKey: .finalEvaluationPerplexity)
         try container.encodeIfPresent(peakRSSBytes, forKey: .peakRSSBytes)
+        try container.encodeIfPresent(base?.precision, forKey: .basePrecision)
+        try container.encodeIfPresent(base?.weightBytes, forKey: .baseWeightBytes)
         try container.encodeIfPresent(sample?.prompt, forKey: .samplePrompt)
         try container.encodeIfPresent(sample?.before, forKey: .sampleBefore)
         try container.encodeIfPresent(sample?.after, forKey: .sampleAfter)
