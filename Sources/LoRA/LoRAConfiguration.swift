@@ -19,6 +19,17 @@ extension TargetModules: CustomStringConvertible {
     }
 }
 
+extension TargetModules {
+    /// As a `--targets` flag spells it: `q_proj,v_proj`, the regex, or `all-linear`.
+    public var flagText: String {
+        switch self {
+        case let .names(names): names.joined(separator: ",")
+        case let .regex(pattern): pattern
+        case .allLinear: "all-linear"
+        }
+    }
+}
+
 /// Which biases train, as PEFT's `bias`.
 public enum LoRABias: String, CaseIterable, Sendable, Equatable, Codable {
     /// No bias trains.

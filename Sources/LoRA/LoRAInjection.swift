@@ -74,24 +74,7 @@ extension Module {
     public func injectLoRA(
         _ configuration: LoRAConfiguration, using generator: inout some RandomNumberGenerator
     ) throws(LoRAInjectionError) -> LoRAInjectionReport {
-        do { try configuration.validate() } catch { throw .invalidConfiguration(error) }
-        var candidates: [(container: any LinearLayerContainer<Scalar>, name: String, path: String, linear: any LinearLayer<Scalar>)] = []
-        for (path, module) in namedModules() {
-            guard let container = module as? any LinearLayerContainer<Scalar> else { continue }
-            for (name, child) in container.children {
-                guard let linear = child as? any LinearLayer<Scalar>,
-                      linear is any WeightedLinearLayer<Scalar> || linear is any FrozenLinearLayer<Scalar> else { continue }
-                candidates.append((container, name, path.isEmpty ? name : path + "." + name, linear))
-            }
-        }
-        let matches = candidates.filter { configuration.targets($0.path) }
-        guard !matches.isEmpty else {
-            throw .noTargetMatched(targets: "\(configuration.targetModules)", linearModules: candidates.map(\.path))
-        }
-        for (_, _, path, linear) in matches where configuration.rank(forModule: path) > min(linear.outFeatures, linear.inFeatures) {
-            throw .rankExceedsModule(module: path, rank: configuration.rank(forModule: path),
-                                     outFeatures: linear.outFeatures, inFeatures: linear.inFeatures)
-        }
+        let matches = try loraMatches(configuration)
         setTrainable(false)
         var wrapped: [(path: String, rank: Int, scale: Double)] = []
         for (container, name, path, linear) in matches {
@@ -111,6 +94,48 @@ extension Module {
         }
         return LoRAInjectionReport(
             wrapped: wrapped, trainableParameters: trainableParameterCount, totalParameters: parameterCount)
+    }
+
+    /// Every linear layer LoRA can wrap (a ``WeightedLinearLayer`` or a ``FrozenLinearLayer``),
+    /// with the container that holds it, its local name and its path, in model order.
+    func adaptableLinearLayers() -> [(container: any LinearLayerContainer<Scalar>, name: String, path: String, linear: any LinearLayer<Scalar>)] {
+        var layers: [(container: any LinearLayerContainer<Scalar>, name: String, path: String, linear: any LinearLayer<Scalar>)] = []
+        for (path, module) in namedModules() {
+            guard let container = module as? any LinearLayerContainer<Scalar> else { continue }
+            for (name, child) in container.children {
+                guard let linear = child as? any LinearLayer<Scalar>,
+                      linear is any WeightedLinearLayer<Scalar> || linear is any FrozenLinearLayer<Scalar> else { continue }
+                layers.append((container, name, path.isEmpty ? name : path + "." + name, linear))
+            }
+        }
+        return layers
+    }
+
+    /// The layers `configuration` wraps, after checking it, that something matches and that no
+    /// rank exceeds its module's smaller side.
+    private func loraMatches(
+        _ configuration: LoRAConfiguration
+    ) throws(LoRAInjectionError) -> [(container: any LinearLayerContainer<Scalar>, name: String, path: String, linear: any LinearLayer<Scalar>)] {
+        do { try configuration.validate() } catch { throw .invalidConfiguration(error) }
+        let candidates = adaptableLinearLayers()
+        let matches = candidates.filter { configuration.targets($0.path) }
+        guard !matches.isEmpty else {
+            throw .noTargetMatched(targets: "\(configuration.targetModules)", linearModules: candidates.map(\.path))
+        }
+        for (_, _, path, linear) in matches where configuration.rank(forModule: path) > min(linear.outFeatures, linear.inFeatures) {
+            throw .rankExceedsModule(module: path, rank: configuration.rank(forModule: path),
+                                     outFeatures: linear.outFeatures, inFeatures: linear.inFeatures)
+        }
+        return matches
+    }
+
+    /// The trainable scalars `configuration`'s adapters would add, `Σ r·(d_in + d_out)` over the
+    /// modules it matches (biases and DoRA magnitudes aside), without changing the model. Throws
+    /// as ``injectLoRA(_:using:)`` does when the configuration is invalid, nothing matches or a
+    /// rank exceeds a matched module's smaller side.
+    public func loraParameterCount(_ configuration: LoRAConfiguration) throws(LoRAInjectionError) -> Int {
+        let matches = try loraMatches(configuration)
+        return matches.reduce(0) { $0 + configuration.rank(forModule: $1.path) * ($1.linear.inFeatures + $1.linear.outFeatures) }
     }
 
     /// `linear` with an adapter: a ``LoRALinear`` on a ``WeightedLinearLayer``'s `W`, a

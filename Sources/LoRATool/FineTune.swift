@@ -41,6 +41,13 @@ struct FineTune: ParsableCommand {
     @Option(help: "Seed for the adapters, the shuffles and dropout.") var seed: UInt64 = 0
     @Option(help: "Evaluate every N steps (besides before and after).") var evalEvery: Int?
     @Option(help: "Write a checkpoint every N steps.") var saveEvery: Int?
+    @Option(help: ArgumentList<Int>.help("Fine-tune once per rank (α stays --alpha), each adapter in OUT/r<rank>"), transform: ArgumentList.parse)
+    var sweepRanks: [ArgumentList<Int>] = []
+    @Option(help: "Fine-tune once per target list, one list per occurrence (q_proj,v_proj or all-linear), each adapter in OUT/targets-<list>.",
+            transform: ArgumentList.parse)
+    var sweepTargets: [ArgumentList<String>] = []
+    @Flag(help: "With --sweep-targets: each setting's rank gives the trainable parameters Σ r·(d_in + d_out) closest to the first setting's at --rank.")
+    var equalBudget = false
     @Flag(help: "Continue from OUT/checkpoint.") var resume = false
     @Flag(help: "Replace an existing adapter in OUT.") var force = false
     @Option(help: "Data-parallel model replicas, one BLAS thread each.") var replicas = 1
@@ -71,10 +78,15 @@ struct FineTune: ParsableCommand {
         if let clipNorm, !(clipNorm > 0) { throw ValidationError("--clip-norm must be positive, got \(clipNorm)") }
         if data.values().isEmpty { throw ValidationError("give at least one --data file") }
         if resume && force { throw ValidationError("--resume and --force exclude each other") }
+        try FineTuneSweep.validate(self)
     }
 
     func run() throws {
         let processes = try ProcessGroup.launchedByMPI()
+        if let sweep = FineTuneSweep(command: self) {
+            guard processes == nil else { throw CommandFailure(description: "a sweep runs in one process: start it without mpirun") }
+            return try sweep.run()
+        }
         do {
             try train(processes: processes)
         } catch {
@@ -120,7 +132,7 @@ struct FineTune: ParsableCommand {
             tokens: final.step * run.options.accumulate * run.options.batchSize * run.options.context,
             tokensPerSecond: run.trainingTokensPerSecond,
             evaluations: final.evaluations, losses: final.losses, peakRSSBytes: peakResidentBytes(),
-            base: (basePrecision.rawValue, job.baseWeightBytes), adapter: outURL.path,
+            base: (basePrecision.rawValue, job.inputs.baseWeightBytes), adapter: outURL.path,
             sample: sampleBefore.flatMap { before in sampleAfter.map { FineTuningReport.Sample(prompt: sample.samplePrompt!, before: before, after: $0) } })
         try plot.write { report.figure() }
         print(try output.render(report))

@@ -1,20 +1,19 @@
 import Foundation
 import LoRAKit
 
-/// What `lora finetune` sets up before training: the model with its adapters, the token windows
-/// and the run; and how it writes the adapter at the end.
-struct FineTuneJob {
+/// What every `lora finetune` run starts from: the model (base precision applied, no adapters),
+/// the token windows and the run's options.
+struct FineTuneInputs {
     let language: LanguageModel
-    let configuration: LoRAConfiguration
-    /// The modules LoRA wrapped.
-    let adapted: [String]
+    let trainingWindows: [TokenBatch]
+    let evaluationWindows: [TokenBatch]
     /// Bytes of the frozen base's weights as stored (``Module/storedWeightBytes``), before adapters.
     let baseWeightBytes: Int
-    let run: FineTuning<LlamaForCausalLM<Float>>
+    let options: FineTuningOptions
+    /// `base_model_name_or_path` of the adapters written.
+    let baseModelName: String
 
-    /// With `processes`, this is one rank of a run over several (only rank 0 prints).
-    init(command: FineTune, outURL: URL, processes: (any GradientReduction)?) throws {
-        try Self.checkOutput(outURL, resume: command.resume, force: command.force)
+    init(command: FineTune) throws {
         let modelURL = try ModelLocation.resolve(command.model)
         language = try LanguageModel(url: modelURL, keepingQuantizedBlocks: false, projections: command.basePrecision.projections)
         let model = language.model
@@ -31,40 +30,70 @@ struct FineTuneJob {
             }
             return windows
         }
-        let evaluation = try command.eval.map { TokenWindows.evaluation(tokenizer.encode(try readText($0), addSpecial: false), context: command.context) } ?? []
-        var lora = command.lora.configuration(rank: command.lora.rank, alpha: command.lora.alpha)
-        lora.taskType = "CAUSAL_LM"
-        lora.baseModelNameOrPath = ModelLocation.huggingFaceName(of: command.model) ?? modelURL.path
+        trainingWindows = windows
+        evaluationWindows = try command.eval.map { TokenWindows.evaluation(tokenizer.encode(try readText($0), addSpecial: false), context: command.context) } ?? []
+        baseModelName = ModelLocation.huggingFaceName(of: command.model) ?? modelURL.path
         command.progress.report(command.basePrecision.apply(to: model))
         baseWeightBytes = model.storedWeightBytes
-        var generator = SeededGenerator(seed: command.seed)
-        adapted = try model.injectLoRA(lora, using: &generator).wrapped.map(\.path)
-        configuration = lora
-        if (processes?.rank ?? 0) == 0 {
-            command.progress.report("LoRA r=\(lora.rank) α=\(lora.alpha) on \(adapted.count) modules: \(model.trainableParameterCount.formatted()) trainable parameters; \(windows.count) training sequences of \(command.context) tokens")
-        }
         let (sequences, overflow) = (command.epochs ?? 1).multipliedReportingOverflow(by: windows.count)
         guard !overflow else {
             throw CommandFailure(description: "--epochs \(command.epochs!) over \(windows.count) sequences is more steps than can be counted")
         }
-        let steps = command.steps ?? max(1, sequences / (command.batchSize * command.accumulate))
-        run = FineTuning(
-            model: model, trainingWindows: windows, evaluationWindows: evaluation,
-            options: FineTuningOptions(
-                steps: steps, batchSize: command.batchSize, context: command.context, accumulate: command.accumulate,
-                learningRate: command.lr, weightDecay: command.weightDecay, warmupSteps: command.warmupSteps,
-                decay: command.schedule, maxGradientNorm: command.clipNorm, seed: command.seed, replicas: command.replicas),
-            reduction: processes)
+        options = FineTuningOptions(
+            steps: command.steps ?? max(1, sequences / (command.batchSize * command.accumulate)), batchSize: command.batchSize,
+            context: command.context, accumulate: command.accumulate, learningRate: command.lr, weightDecay: command.weightDecay,
+            warmupSteps: command.warmupSteps, decay: command.schedule, maxGradientNorm: command.clipNorm, seed: command.seed,
+            replicas: command.replicas)
     }
 
-    /// The adapter as PEFT saves it for this model (`adapter_config.json`, `adapter_model.safetensors`
+    /// The adapter configuration of the flags at `rank` on `targets`, as PEFT saves it for this model.
+    func adapterConfiguration(_ command: FineTune, rank: Int, targets: TargetModules? = nil) -> LoRAConfiguration {
+        var lora = command.lora.configuration(rank: rank, alpha: command.lora.alpha)
+        if let targets { lora.targetModules = targets }
+        lora.taskType = "CAUSAL_LM"
+        lora.baseModelNameOrPath = baseModelName
+        return lora
+    }
+
+    /// The model's adapters as PEFT saves them (`adapter_config.json`, `adapter_model.safetensors`
     /// with keys `base_model.model.<module>.lora_A.weight`), written into `url` atomically.
-    func writeAdapter(to url: URL) throws {
+    func writeAdapter(_ configuration: LoRAConfiguration, to url: URL) throws {
         let model = language.model
         let modules = model.loraLayers().map { ($0.path, PEFTAdapter<Float>.Factors(a: $0.layer.weights.a, b: $0.layer.weights.b)) }
             + model.qloraLayers().map { ($0.path, PEFTAdapter<Float>.Factors(a: $0.layer.adapter.a, b: $0.layer.adapter.b)) }
         try PEFTAdapter(configuration: configuration, modules: Dictionary(uniqueKeysWithValues: modules)).write(to: url)
     }
+}
+
+/// What `lora finetune` sets up before one training run: the inputs with the adapters injected,
+/// and the run.
+struct FineTuneJob {
+    let inputs: FineTuneInputs
+    let configuration: LoRAConfiguration
+    /// The modules LoRA wrapped.
+    let adapted: [String]
+    let run: FineTuning<LlamaForCausalLM<Float>>
+
+    var language: LanguageModel { inputs.language }
+
+    /// With `processes`, this is one rank of a run over several (only rank 0 prints).
+    init(command: FineTune, outURL: URL, processes: (any GradientReduction)?) throws {
+        try Self.checkOutput(outURL, resume: command.resume, force: command.force)
+        inputs = try FineTuneInputs(command: command)
+        let model = inputs.language.model
+        configuration = inputs.adapterConfiguration(command, rank: command.lora.rank)
+        var generator = SeededGenerator(seed: command.seed)
+        adapted = try model.injectLoRA(configuration, using: &generator).wrapped.map(\.path)
+        if (processes?.rank ?? 0) == 0 {
+            command.progress.report("LoRA r=\(configuration.rank) α=\(configuration.alpha) on \(adapted.count) modules: \(model.trainableParameterCount.formatted()) trainable parameters; \(inputs.trainingWindows.count) training sequences of \(command.context) tokens")
+        }
+        run = FineTuning(
+            model: model, trainingWindows: inputs.trainingWindows, evaluationWindows: inputs.evaluationWindows,
+            options: inputs.options, reduction: processes)
+    }
+
+    /// The trained adapter, written into `url` atomically.
+    func writeAdapter(to url: URL) throws { try inputs.writeAdapter(configuration, to: url) }
 
     /// Refuses to overwrite an adapter unless asked; `--resume` needs the checkpoint.
     static func checkOutput(_ url: URL, resume: Bool, force: Bool) throws {

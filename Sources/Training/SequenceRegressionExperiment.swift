@@ -72,7 +72,8 @@ public struct SequenceRegressionExperiment: Sendable {
             try model.injectLoRA(configuration, using: &generator)
             let history = SequenceRegressionTrainer(model: model, data: data, options: options).train()
             try Self.requireFiniteLoss(history, learningRate: options.learningRate, rank: configuration.rank)
-            let run = SweepRun(rank: configuration.rank, finalLoss: history.finalLoss,
+            let run = SweepRun(setting: "r\(configuration.rank)", rank: configuration.rank,
+                               targets: configuration.targetModules.flagText, finalLoss: history.finalLoss,
                                trainableParameters: model.trainableParameterCount, tokensPerSecond: history.tokensPerSecond)
             runs.append(run)
             progress(run)

@@ -29,16 +29,26 @@ extension TrainingReport {
 }
 
 extension SweepReport {
-    /// Trainable parameters, final loss and loss per 1K parameters against rank: three bar charts.
+    /// Bar charts against rank (a rank sweep) or setting: trainable parameters, final loss, and
+    /// the held-out perplexity before and after when every setting has it, else loss per 1K
+    /// parameters.
     public func figure() -> Figure {
-        let categories = runs.map { String($0.rank) }
+        let rankOnly = variesRankOnly
+        let categories = runs.map { rankOnly ? String($0.rank) : "\($0.targets) r\($0.rank)" }
+        let axis = rankOnly ? "LoRA rank" : "Setting"
+        let third: any Chart = if runs.allSatisfy({ $0.initialEvaluationPerplexity != nil && $0.finalEvaluationPerplexity != nil }) {
+            BarChart(title: "Held-out perplexity vs \(axis.lowercased())", xLabel: axis, yLabel: "Perplexity", categories: categories,
+                     series: [("before", runs.map { $0.initialEvaluationPerplexity! }), ("after", runs.map { $0.finalEvaluationPerplexity! })])
+        } else {
+            BarChart(title: "Efficiency (lower = better)", xLabel: axis, yLabel: "Loss per 1K params",
+                     categories: categories, series: [("loss per 1K", runs.map(\.lossPerThousandParameters))])
+        }
         return Figure(panels: [
-            BarChart(title: "Parameters vs rank", xLabel: "LoRA rank", yLabel: "Trainable parameters",
+            BarChart(title: "Parameters vs \(axis.lowercased())", xLabel: axis, yLabel: "Trainable parameters",
                      categories: categories, series: [("parameters", runs.map { Double($0.trainableParameters) })]),
-            BarChart(title: "Performance vs rank", xLabel: "LoRA rank", yLabel: "Final loss",
+            BarChart(title: "Performance vs \(axis.lowercased())", xLabel: axis, yLabel: "Final loss",
                      categories: categories, series: [("final loss", runs.map(\.finalLoss))]),
-            BarChart(title: "Efficiency (lower = better)", xLabel: "LoRA rank", yLabel: "Loss per 1K params",
-                     categories: categories, series: [("loss per 1K", runs.map(\.lossPerThousandParameters))]),
+            third,
         ], columns: 3)
     }
 }

@@ -48,7 +48,7 @@ struct TrainCommandTests {
         let svg = try String(contentsOf: plot, encoding: .utf8)
         #expect(svg.contains("Training loss") && svg.contains("Applied update ΔW"))
         let sweep = try runLora(small + ["--ranks", "1,2", "--ranks", "4", "--epochs", "1"])
-        let runs = try #require((JSONSerialization.jsonObject(with: Data(sweep.standardOutput.utf8)) as? [String: Any])?["runs"] as? [[String: Any]])
+        let runs = try #require((JSONSerialization.jsonObject(with: Data(sweep.standardOutput.utf8)) as? [String: Any])?["settings"] as? [[String: Any]])
         #expect(runs.map { $0["rank"] as? Int } == [1, 2, 4])
     }
 
