@@ -66,7 +66,7 @@ public final class RMSNorm<Scalar: MatrixScalar>: Layer {
     @_specialize(where Scalar == Double)
     public func apply(_ input: Matrix<Scalar>) -> Matrix<Scalar> {
         let (n, d) = (input.rows, input.columns)
-        precondition(d == features, "RMSNorm.forward: X \(input.shapeDescription), features \(features)")
+        precondition(d == features, "RMSNorm.apply: X \(input.shapeDescription), features \(features)")
         var output = Matrix<Scalar>.unsafeUninitialized(n, d)
         let (gamma, epsilon) = (gain.value, epsilon)
         input.withUnsafeBufferPointer { x in
