@@ -21,12 +21,19 @@ int nn_build_supported(nn_build build);
 /// `exp` evaluated by polynomials (see Kernels.c).
 void nn_gelu_f32(nn_build build, const float *x, float *y, float *slope, ptrdiff_t count);
 
-/// `x[i] = e^{x[i] − shift}` for `i < count`, where every `x[i] ≤ shift` (softmax's shifted
-/// exponentials; the shift is the row's maximum), by the polynomial `exp` of the GELU (1–2 ulp).
-void nn_shifted_exp_f32(nn_build build, float *x, ptrdiff_t count, float shift);
-
 /// `y[i] = SiLU(x[i]) = x[i]·σ(x[i])` and `slope[i] = SiLU′(x[i]) = σ·(1 + x[i]·(1 − σ))` for
 /// `i < count`, `σ = 1/(1 + e^{−x})` by the polynomial `exp` of the GELU.
 void nn_silu_f32(nn_build build, const float *x, float *y, float *slope, ptrdiff_t count);
+
+/// `max_i x[i]` for `0 < count` (a softmax row's shift), in 16 lanes.
+float nn_max_f32(nn_build build, const float *x, ptrdiff_t count);
+
+/// `x[i] = e^{x[i] − shift}` for `i < count`, where every `x[i] ≤ shift` (softmax's shifted
+/// exponentials; the shift is the row's maximum), by the polynomial `exp` of the GELU (1–2 ulp),
+/// returning `Σ_i x[i]` summed in 16 lanes (the row's normaliser, in the same pass).
+float nn_shifted_exp_sum_f32(nn_build build, float *x, ptrdiff_t count, float shift);
+
+/// `Σ_i a[i]·b[i]` for `i < count`, in 16 lanes.
+float nn_dot_f32(nn_build build, const float *a, const float *b, ptrdiff_t count);
 
 #endif
