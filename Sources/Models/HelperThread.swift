@@ -6,8 +6,8 @@ import Synchronization
 ///
 /// A decode step runs ~211 block products of 5–300 µs each; waking a parked thread for each
 /// (a futex, ~5–20 µs, as `DispatchQueue.concurrentPerform` does) would cost as much as the
-/// products, so the helper spins on a counter between them and parks only after ``idleSpins``
-/// iterations without work. A loop is cut into pieces (``pieces(of:)``) that both threads claim
+/// products, so the helper spins on a counter between them and parks only after ``idleTime``
+/// without work. A loop is cut into pieces (``pieces(of:)``) that both threads claim
 /// one at a time, so a helper that is parked or not scheduled (a shared, oversubscribed machine)
 /// costs at most the piece it holds: the caller claims the rest itself, and the two finish within
 /// one piece of each other.
@@ -32,7 +32,11 @@ final class HelperThread: @unchecked Sendable {
     private var job: ((Range<Int>) -> Void)?
     private var jobCount = 0
     private var generation = 0
-    private let idleSpins = 20_000
+    /// How long the helper spins without work before it parks. Short: on a machine whose cores
+    /// other processes share, a spinning helper takes a share of the CPU the caller could have
+    /// had (docs/PERFORMANCE.md, SmolLM2), while waking it costs the caller one semaphore signal
+    /// and the products of a layer follow each other within microseconds.
+    private let idleTime = Duration.microseconds(5)
     /// Held by the thread whose loop the helper shares.
     private let busy = NSLock()
 
@@ -99,15 +103,15 @@ final class HelperThread: @unchecked Sendable {
     private func loop() {
         var seen = 0
         while true {
-            var spins = 0
+            var (spins, idleSince) = (0, ContinuousClock.now)
             var current = state.load(ordering: .acquiring) >> 32
             while current == seen {
                 spins += 1
-                if spins >= idleSpins {
+                if spins % 16 == 0 && ContinuousClock.now - idleSince >= idleTime {
                     parked.store(true, ordering: .sequentiallyConsistent)
                     if state.load(ordering: .sequentiallyConsistent) >> 32 == seen { wake.wait() }
                     parked.store(false, ordering: .sequentiallyConsistent)
-                    spins = 0
+                    idleSince = .now
                 } else {
                     cqk_spin_pause()
                 }
