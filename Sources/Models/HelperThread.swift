@@ -4,10 +4,12 @@ import Synchronization
 
 /// One worker thread that shares split loops with the calling thread, spinning briefly between jobs.
 ///
-/// A decode step runs ~211 block products of 5–300 µs each; waking a parked thread for each
-/// (a futex, ~5–20 µs, as `DispatchQueue.concurrentPerform` does) would cost as much as the
-/// products, so the helper spins on a counter between them and parks only after ``idleTime``
-/// without work. A loop is cut into pieces (``pieces(of:)``) that both threads claim
+/// A decode step runs ~211 block products of 5–300 µs each, most right after another; a
+/// thread pool that blocks the caller until a parked worker is up (a futex wake, as
+/// `DispatchQueue.concurrentPerform` does) would cost as much as the products. Here the caller
+/// never waits for the wake: it publishes the loop and starts on it, and the helper, spinning on
+/// a counter for ``idleTime`` after its last piece (parked after that), joins when it sees the
+/// loop. A loop is cut into pieces (``pieces(of:)``) that both threads claim
 /// one at a time, so a helper that is parked or not scheduled (a shared, oversubscribed machine)
 /// costs at most the piece it holds: the caller claims the rest itself, and the two finish within
 /// one piece of each other.
