@@ -29,4 +29,17 @@ void nn_shifted_exp_f32(nn_build build, float *x, ptrdiff_t count, float shift);
 /// `i < count`, `σ = 1/(1 + e^{−x})` by the polynomial `exp` of the GELU.
 void nn_silu_f32(nn_build build, const float *x, float *y, float *slope, ptrdiff_t count);
 
+/// Attention of one query row over `count ≥ 1` cached positions (a decode step): for head
+/// `j < heads` of group `g = j / (heads/groups)`, with `q_j = q[j·e ..< (j+1)·e]` and
+/// `K_g[t] = keys[t·ld + g·e ..< +e]`, `V_g[t]` alike,
+///
+///     s_j[t] = scale · q_j·K_g[t],   out[j·e + i] = Σ_t e^{s_j[t] − max s_j} · V_g[t][i] / Σ_t e^{s_j[t] − max s_j}
+///
+/// (softmax(s_j)·V_g; the exponentials are `nn_shifted_exp_f32`'s). `scores` is scratch of
+/// `heads·count` floats. `heads` must be a multiple of `groups`. The AVX-512 build runs head
+/// sizes `e` that are multiples of 16 up to 128 in registers, other sizes as the portable build.
+void nn_attention_row_f32(nn_build build, const float *q, ptrdiff_t heads, ptrdiff_t groups, ptrdiff_t e,
+                          const float *keys, const float *values, ptrdiff_t ld, ptrdiff_t count, float scale,
+                          float *scores, float *out);
+
 #endif
