@@ -14,10 +14,11 @@
 // (`struct blocking`), which is what the register files (16 ymm, 32 zmm) decide.
 
 #include "CLowRankKernel.h"
+#include "RowParts.h"
 
 #include <string.h>
 
-enum { PANEL = 16, NARROW_PANEL = 8, ROW_BLOCK = 6 };
+enum { PANEL = 16, NARROW_PANEL = 8 };
 
 int lowrank_isa_supported(lowrank_isa isa) {
 #if defined(__x86_64__)
@@ -247,10 +248,8 @@ struct update_job {
 /// (results do not depend on the split).
 static void update_part(void *context, int part) {
     const struct update_job *job = context;
-    const ptrdiff_t blocks = (job->n + ROW_BLOCK - 1) / ROW_BLOCK;
-    const ptrdiff_t first = blocks * part / job->parts * ROW_BLOCK;
-    const ptrdiff_t end = blocks * (part + 1) / job->parts * ROW_BLOCK;
-    const ptrdiff_t last = end < job->n ? end : job->n;
+    ptrdiff_t first, last;
+    lowrank_part_rows(job->n, part, job->parts, &first, &last);
     if (last <= first) return;
     job->update(
         job->x + first * job->ldx, job->ldx, job->packed_a, job->packed_b, job->t + first, job->ldt,
@@ -265,13 +264,7 @@ void lowrank_update_f32(
 #if defined(__x86_64__)
     if (lowrank_isa_supported(isa)) {
         update_function *update = isa == LOWRANK_ISA_AVX512 ? low_rank_update_avx512 : low_rank_update_avx2_fma;
-        // A part of ≥ 2²² multiply-adds (≈ 0.1 ms) is worth waking a helper for.
-        const ptrdiff_t worth = n * r * (k + d) >> 22;
-        int parts = worth < threads ? (worth < 1 ? 1 : (int)worth) : threads;
-        if (parts > 1) {
-            const int cpus = lowrank_available_cpus();
-            if (cpus < parts) parts = cpus;
-        }
+        const int parts = lowrank_update_parts(n, k, r, d, threads);
         struct update_job job = {update, x, packed_a, packed_b, t, y, ldx, ldt, ldy, n, k, r, d, parts};
         lowrank_run_parts(update_part, &job, parts);
         return;

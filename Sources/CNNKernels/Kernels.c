@@ -94,6 +94,10 @@ static inline __attribute__((always_inline)) void silu_loop(const float *x, floa
     for (ptrdiff_t i = 0; i < count; i++) silu_element(x[i], y + i, slope + i);
 }
 
+static inline __attribute__((always_inline)) void shifted_exp_loop(float *x, ptrdiff_t count, float shift) {
+    for (ptrdiff_t i = 0; i < count; i++) x[i] = exp_non_positive(x[i] - shift);
+}
+
 /// Row reductions in `LANES` independent partial results: the lanes map onto vector registers
 /// without reassociating anyone's sums (which the compiler may not do for floats), so a 256- or
 /// 512-bit build runs them at full width instead of one element per adder latency.
@@ -169,6 +173,7 @@ int nn_build_supported(nn_build build) {
 
 DEFINE_BUILDS(gelu, (const float *x, float *y, float *slope, ptrdiff_t count), (x, y, slope, count))
 DEFINE_BUILDS(silu, (const float *x, float *y, float *slope, ptrdiff_t count), (x, y, slope, count))
+DEFINE_BUILDS(shifted_exp, (float *x, ptrdiff_t count, float shift), (x, count, shift))
 #undef DEFINE_BUILDS
 
 /// As `DEFINE_BUILDS`, for a loop that returns a float.
@@ -201,6 +206,10 @@ DEFINE_FLOAT_BUILDS(dot, (const float *a, const float *b, ptrdiff_t count), (a, 
 
 void nn_gelu_f32(nn_build build, const float *x, float *y, float *slope, ptrdiff_t count) {
     DISPATCH(build, gelu, (x, y, slope, count));
+}
+
+void nn_shifted_exp_f32(nn_build build, float *x, ptrdiff_t count, float shift) {
+    DISPATCH(build, shifted_exp, (x, count, shift));
 }
 
 void nn_silu_f32(nn_build build, const float *x, float *y, float *slope, ptrdiff_t count) {

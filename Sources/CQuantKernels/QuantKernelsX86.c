@@ -257,6 +257,92 @@ AVX2 INLINE void f32_rows_avx2(cqk_weight_type type, const void *w, ptrdiff_t bl
     }
 }
 
+// One activation vector (a decode step), 512-bit. Both types factor the block's scale out of
+// its 32 products, and Q4_1 its offset too:
+//
+//     Σ_j (d·q_j + m)·x_j = d·Σ_j q_j·x_j + m·S,    S = Σ_j x_j (once per block of x, shared by all rows)
+//
+// so a block costs two int→float widenings, two FMAs and one scaled FMA instead of dequantizing
+// 32 weights first. Nibbles become floats by `vpermps` on the table 0…15 (it reads only an
+// index's low four bits, so the low nibble needs no mask). Four rows go per pass so each load of
+// `x` serves four blocks; a row's running sum has one FMA per block, and four rows give the FMA
+// unit four independent chains. A pass's rows are adjacent in memory, so it reads one stream; the
+// hardware prefetcher alone kept too few lines in flight for it (a one-thread harness streaming
+// 100 MB: 4.7 GB/s, with the lines `PREFETCH_BYTES` ahead requested too 7–8 GB/s).
+enum { VECTOR_ROWS = 4, PREFETCH_BYTES = 4096, LINE = 64 };
+
+// Requests the lines `PREFETCH_BYTES` past the bytes block `t` of a pass over rows from `rows` reads.
+#define PREFETCH_AHEAD(rows, t, block_bytes)                                                            \
+    do {                                                                                             \
+        const char *ahead_ = (const char *)(rows) + PREFETCH_BYTES + (t) * VECTOR_ROWS * (block_bytes); \
+        for (ptrdiff_t o_ = 0; o_ < VECTOR_ROWS * (ptrdiff_t)(block_bytes); o_ += LINE)                  \
+            _mm_prefetch(ahead_ + o_, _MM_HINT_T0);                                                  \
+    } while (0)
+
+VNNI INLINE void q4_1_vector_rows(const cqk_block_q4_1 *w, ptrdiff_t blocks, ptrdiff_t r0, const int nr,
+                                  const float *x, const float *sums, float *y) {
+    const __m512 nibble_values = _mm512_setr_ps(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    __m512 acc[VECTOR_ROWS];
+    __m128 offsets[VECTOR_ROWS];  // lane 1: Σ m·S
+    for (int u = 0; u < nr; u++) {
+        acc[u] = _mm512_setzero_ps();
+        offsets[u] = _mm_setzero_ps();
+    }
+    for (ptrdiff_t t = 0; t < blocks; t++) {
+        const __m512 x0 = _mm512_loadu_ps(x + t * CQK_BLOCK), x1 = _mm512_loadu_ps(x + t * CQK_BLOCK + 16);
+        const __m128 sum = _mm_set_ps(0, 0, sums[t], 0);
+        PREFETCH_AHEAD(w + r0 * blocks, t, sizeof(cqk_block_q4_1));
+        for (int u = 0; u < nr; u++) {
+            const cqk_block_q4_1 *b = w + (r0 + u) * blocks + t;
+            const __m512i bytes = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)b->qs));
+            const __m512 low = _mm512_permutexvar_ps(bytes, nibble_values);
+            const __m512 high = _mm512_permutexvar_ps(_mm512_srli_epi32(bytes, 4), nibble_values);
+            const __m512 qx = _mm512_fmadd_ps(high, x1, _mm512_mul_ps(low, x0));
+            const __m128 dm = _mm_cvtph_ps(_mm_cvtsi32_si128((int)load_u32(&b->d)));
+            acc[u] = _mm512_fmadd_ps(qx, _mm512_broadcastss_ps(dm), acc[u]);
+            offsets[u] = _mm_fmadd_ps(dm, sum, offsets[u]);
+        }
+    }
+    for (int u = 0; u < nr; u++) y[r0 + u] = _mm512_reduce_add_ps(acc[u]) + _mm_cvtss_f32(_mm_movehdup_ps(offsets[u]));
+}
+
+VNNI INLINE void q8_0_vector_rows(const cqk_block_q8_0 *w, ptrdiff_t blocks, ptrdiff_t r0, const int nr,
+                                  const float *x, float *y) {
+    __m512 acc[VECTOR_ROWS];
+    for (int u = 0; u < nr; u++) acc[u] = _mm512_setzero_ps();
+    for (ptrdiff_t t = 0; t < blocks; t++) {
+        const __m512 x0 = _mm512_loadu_ps(x + t * CQK_BLOCK), x1 = _mm512_loadu_ps(x + t * CQK_BLOCK + 16);
+        PREFETCH_AHEAD(w + r0 * blocks, t, sizeof(cqk_block_q8_0));
+        for (int u = 0; u < nr; u++) {
+            const cqk_block_q8_0 *b = w + (r0 + u) * blocks + t;
+            const __m512 low = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)b->qs)));
+            const __m512 high = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(b->qs + 16))));
+            const __m512 qx = _mm512_fmadd_ps(high, x1, _mm512_mul_ps(low, x0));
+            const __m512 d = _mm512_broadcastss_ps(_mm_cvtph_ps(_mm_cvtsi32_si128(load_u16(&b->d))));
+            acc[u] = _mm512_fmadd_ps(qx, d, acc[u]);
+        }
+    }
+    for (int u = 0; u < nr; u++) y[r0 + u] = _mm512_reduce_add_ps(acc[u]);
+}
+
+// `y[r] = Σ_j x[j]·W[r, j]` for `d0 ≤ r < d1`.
+VNNI static void f32_vector_avx512(cqk_weight_type type, const void *w, ptrdiff_t k, ptrdiff_t d0, ptrdiff_t d1,
+                                   const float *x, float *y) {
+    const ptrdiff_t blocks = k / CQK_BLOCK;
+    ptrdiff_t r = d0;
+    if (type == CQK_Q4_1) {
+        float sums[blocks];
+        for (ptrdiff_t t = 0; t < blocks; t++)
+            sums[t] = _mm512_reduce_add_ps(
+                _mm512_add_ps(_mm512_loadu_ps(x + t * CQK_BLOCK), _mm512_loadu_ps(x + t * CQK_BLOCK + 16)));
+        for (; r + VECTOR_ROWS <= d1; r += VECTOR_ROWS) q4_1_vector_rows(w, blocks, r, VECTOR_ROWS, x, sums, y);
+        for (; r < d1; r++) q4_1_vector_rows(w, blocks, r, 1, x, sums, y);
+    } else {
+        for (; r + VECTOR_ROWS <= d1; r += VECTOR_ROWS) q8_0_vector_rows(w, blocks, r, VECTOR_ROWS, x, y);
+        for (; r < d1; r++) q8_0_vector_rows(w, blocks, r, 1, x, y);
+    }
+}
+
 #define F32_TILED(KERNEL)                                                                            \
     do {                                                                                             \
         const ptrdiff_t blocks = k / CQK_BLOCK;                                                      \
@@ -272,6 +358,7 @@ AVX2 INLINE void f32_rows_avx2(cqk_weight_type type, const void *w, ptrdiff_t bl
 
 VNNI void cqk_f32_avx512(cqk_weight_type type, const void *w, ptrdiff_t k, ptrdiff_t d0, ptrdiff_t d1,
                          const float *x, ptrdiff_t ldx, ptrdiff_t n, float *y, ptrdiff_t ldy) {
+    if (n == 1) return f32_vector_avx512(type, w, k, d0, d1, x, y);
     F32_TILED(f32_rows_avx512);
 }
 

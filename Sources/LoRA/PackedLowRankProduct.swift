@@ -28,7 +28,7 @@ struct PackedLowRankProduct: Sendable {
         /// 512-bit vectors (AVX-512 F, BW, DQ, VL; the OS saves the zmm state): twenty-four.
         case avx512
 
-        fileprivate var c: lowrank_isa {
+        var c: lowrank_isa {
             switch self {
             case .avx2FMA: LOWRANK_ISA_AVX2_FMA
             case .avx512: LOWRANK_ISA_AVX512

@@ -103,6 +103,7 @@ public struct LoRABenchmark: Sendable {
             mergedFractionOfRaw: median(zip(forward.raw, forward.merged).map { $0 / $1 }),
             mergedGFLOPS: testCase.mergedFLOPs / median(forward.merged) / 1e6,
             adapterMilliseconds: median(forward.adapter),
+            adapterMemoryFloorMilliseconds: forward.memoryFloor.map(median),
             mergeMilliseconds: median(update.merge), unmergeMilliseconds: median(update.unmerge),
             rankUpdateMilliseconds: median(update.rankUpdate))
     }
@@ -113,28 +114,35 @@ public struct LoRABenchmark: Sendable {
     }
 
     /// Per-round times (ms per call) of the raw GEMM, the merged and unmerged forwards, the
-    /// adapter path and the stacked unmerged forward, after the warm-up rounds.
+    /// adapter path, the stacked unmerged forward and the adapter path's memory floor (where
+    /// ``AdapterMemoryFloor`` runs), after the warm-up rounds.
     private func timeForwardRounds(
         x: Matrix<Float>, unmerged: LoRAWeights<Float>, merged: LoRAWeights<Float>
-    ) -> (raw: [Double], merged: [Double], unmerged: [Double], adapter: [Double], stacked: [Double]) {
+    ) -> (raw: [Double], merged: [Double], unmerged: [Double], adapter: [Double], stacked: [Double], memoryFloor: [Double]?) {
         let (n, d) = (x.rows, unmerged.outFeatures)
         var yRaw = Matrix<Float>.zeros(n, d)
         var yMerged = Matrix<Float>.zeros(n, d)
         var yUnmerged = Matrix<Float>.zeros(n, d)
         var yAdapter = Matrix<Float>.zeros(n, d)
+        var yFloor = Matrix<Float>.zeros(n, d)
         var workspace = Matrix<Float>.zeros(unmerged.rank, n)
         let stacked = StackedLoRAWeights(unmerged)
         var stackedOutput = Matrix<Float>.zeros(n, d + unmerged.rank)
-        let base = unmerged.base
-        let operations: [() -> Void] = [
+        let (base, rank) = (unmerged.base, unmerged.rank)
+        // The memory floor sits between two GEMMs over `W` in either order of a round, as the
+        // adapter path does, so both find the caches in the same state.
+        var operations: [() -> Void] = [
             { Matrix.gemm(x, base, transposeB: .transposed, into: &yRaw) },  // BLAS alone, no LoRA code
             { merged.forward(x, into: &yMerged, workspace: &workspace) },
             { unmerged.forward(x, into: &yUnmerged, workspace: &workspace) },
             { unmerged.addAdapter(x, to: &yAdapter, workspace: &workspace) },
             { stacked.forward(x, into: &stackedOutput) },
         ]
-        let times = interleavedRounds(operations, calibratingOn: 1, settings: settings)
-        return (times[0], times[1], times[2], times[3], times[4])
+        let measuresFloor = AdapterMemoryFloor.isSupported && rank > 0
+        if measuresFloor { operations.insert({ AdapterMemoryFloor.pass(x, through: &yFloor, rank: rank) }, at: 1) }
+        var times = interleavedRounds(operations, calibratingOn: measuresFloor ? 2 : 1, settings: settings)
+        let floor = measuresFloor ? times.remove(at: 1) : nil
+        return (times[0], times[1], times[2], times[3], times[4], floor)
     }
 
     /// Per-round times (ms) of merge, unmerge, and a raw rank-`r` GEMM `W ± s·B·A` on a copy of

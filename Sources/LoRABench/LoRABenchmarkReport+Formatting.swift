@@ -14,19 +14,20 @@ extension LoRABenchmarkReport: TableReport {
 
     /// One row per case under the JSON keys, quartiles split into `_q1` and `_q3` columns.
     public func csv() -> String {
-        let columns: [(key: String, value: (LoRABenchmarkResult) -> Double)] = [
+        let columns: [(key: String, value: (LoRABenchmarkResult) -> Double?)] = [
             ("d_out", { Double($0.outFeatures) }), ("d_in", { Double($0.inFeatures) }), ("tokens", { Double($0.tokens) }),
             ("rank", { Double($0.rank) }), ("merged_ms", \.mergedMilliseconds), ("unmerged_ms", \.unmergedMilliseconds),
             ("ratio", \.ratio), ("ratio_q1", \.ratioQuartiles.lowerBound), ("ratio_q3", \.ratioQuartiles.upperBound),
             ("stacked_ms", \.stackedMilliseconds), ("stacked_ratio", \.stackedRatio),
             ("stacked_ratio_q1", \.stackedRatioQuartiles.lowerBound), ("stacked_ratio_q3", \.stackedRatioQuartiles.upperBound),
             ("ideal_ratio", \.idealRatio), ("raw_ms", \.rawMilliseconds), ("merged_fraction_of_raw", \.mergedFractionOfRaw),
-            ("merged_gflops", \.mergedGFLOPS), ("adapter_ms", \.adapterMilliseconds), ("merge_ms", \.mergeMilliseconds),
+            ("merged_gflops", \.mergedGFLOPS), ("adapter_ms", \.adapterMilliseconds),
+            ("adapter_memory_floor_ms", \.adapterMemoryFloorMilliseconds), ("merge_ms", \.mergeMilliseconds),
             ("unmerge_ms", \.unmergeMilliseconds), ("rank_update_ms", \.rankUpdateMilliseconds),
         ]
         let rows = cases.map { result in
             columns.map { column in
-                let value = column.value(result)
+                guard let value = column.value(result) else { return "" }
                 return value == value.rounded() && abs(value) < 1e15 ? String(Int(value)) : "\(value)"
             }
         }
@@ -38,6 +39,7 @@ extension LoRABenchmarkReport: TableReport {
             "LoRA forward Y = X·Wᵀ + s·(X·Aᵀ)·Bᵀ, Float, \(threads) BLAS thread\(threads == 1 ? "" : "s") (\(blas.configuration); core \(blas.core), \(blas.coreChoice))",
             String(format: "raw sgemm on the largest case: %.1f GFLOP/s; ratio = unmerged/merged, median (and quartiles) of %ld interleaved rounds", rawSGEMMGFLOPS, rounds),
             "stacked = the serving layout [W; A]: one GEMM for [Y | T], then Y += s·T·Bᵀ (Y: the first d columns of an n×(d+r) output)",
+            "memory floor = the adapter path's bytes (read X, read and write Y) moved with no arithmetic, same rows and threads",
         ]
     }
 
@@ -59,6 +61,8 @@ extension LoRABenchmarkReport: TableReport {
             ("merged/raw", { String(format: "%.3f", $0.mergedFractionOfRaw) }),
             ("adapter ms", { Self.milliseconds($0.adapterMilliseconds) }),
             ("adapter/FLOP share", { String(format: "%.2f", $0.adapterCostOverFLOPShare) }),
+            ("memory floor ms", { $0.adapterMemoryFloorMilliseconds.map(Self.milliseconds) ?? "–" }),
+            ("adapter/floor", { $0.adapterCostOverMemoryFloor.map { String(format: "%.2f", $0) } ?? "–" }),
             ("merge ms", { Self.milliseconds($0.mergeMilliseconds) }),
             ("unmerge ms", { Self.milliseconds($0.unmergeMilliseconds) }),
             ("rank-r GEMM ms", { Self.milliseconds($0.rankUpdateMilliseconds) }),

@@ -34,6 +34,9 @@ public struct LoRABenchmarkResult: Codable, Sendable, Equatable {
     public var mergedGFLOPS: Double
     /// The adapter path alone, `Y += s·(X·Aᵀ)·Bᵀ`.
     public var adapterMilliseconds: Double
+    /// The adapter path's bytes moved with none of its arithmetic (``AdapterMemoryFloor``): read
+    /// `X`, read and write `Y`, on the same rows and threads; nil where that pass does not run.
+    public var adapterMemoryFloorMilliseconds: Double?
     /// `W ← W + s·B·A` in place.
     public var mergeMilliseconds: Double
     /// `W ← W − s·B·A` in place.
@@ -47,6 +50,12 @@ public struct LoRABenchmarkResult: Codable, Sendable, Equatable {
         (adapterMilliseconds / mergedMilliseconds) / (idealRatio - 1)
     }
 
+    /// The adapter path's time as a multiple of its memory floor: 1 would be as fast as moving its
+    /// bytes with no arithmetic at all.
+    public var adapterCostOverMemoryFloor: Double? {
+        adapterMemoryFloorMilliseconds.map { adapterMilliseconds / $0 }
+    }
+
     /// Merge time as a multiple of one raw rank-`r` GEMM into `W`.
     public var mergeOverRankUpdate: Double { mergeMilliseconds / rankUpdateMilliseconds }
 
@@ -57,7 +66,8 @@ public struct LoRABenchmarkResult: Codable, Sendable, Equatable {
         case stackedMilliseconds = "stacked_ms", stackedRatio = "stacked_ratio", stackedRatioQuartiles = "stacked_ratio_quartiles"
         case rawMilliseconds = "raw_ms", mergedFractionOfRaw = "merged_fraction_of_raw"
         case mergedGFLOPS = "merged_gflops"
-        case adapterMilliseconds = "adapter_ms", mergeMilliseconds = "merge_ms"
+        case adapterMilliseconds = "adapter_ms", adapterMemoryFloorMilliseconds = "adapter_memory_floor_ms"
+        case mergeMilliseconds = "merge_ms"
         case unmergeMilliseconds = "unmerge_ms", rankUpdateMilliseconds = "rank_update_ms"
     }
 }

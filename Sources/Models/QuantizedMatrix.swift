@@ -4,8 +4,8 @@ import LinearAlgebra
 
 /// A `d×k` weight kept in ggml's Q4_1 or Q8_0 blocks (as a GGUF file stores it: `d` rows of
 /// `k/32` blocks), multiplied without materialising the Float matrix (CQuantKernels):
-/// `Y = X·Wᵀ` for `X: n×k`, `Y: n×d`, the rows of `W` split in two, the second half on a
-/// spinning helper thread (``HelperThread``) when BLAS has more than one thread.
+/// `Y = X·Wᵀ` for `X: n×k`, `Y: n×d`, the rows of `W` shared in pieces with a helper thread
+/// (``HelperThread``) when BLAS has more than one thread.
 ///
 /// A decode step reads each weight once per token, so the product is bound by memory traffic:
 /// Q4_1 is 0.625 bytes a weight, Q8_0 1.0625, Float 4.

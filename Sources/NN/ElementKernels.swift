@@ -7,7 +7,7 @@ import LinearAlgebra
 enum FloatKernelBuild: CaseIterable, Sendable, CustomStringConvertible {
     case portable, avx2FMA, avx512
 
-    fileprivate var c: nn_build {
+    var c: nn_build {
         switch self {
         case .portable: NN_BUILD_PORTABLE
         case .avx2FMA: NN_BUILD_AVX2_FMA

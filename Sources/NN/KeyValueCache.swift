@@ -1,3 +1,4 @@
+internal import CNNKernels
 import LinearAlgebra
 
 /// The keys (after RoPE) and values one attention layer has seen, for incremental decoding:
@@ -61,7 +62,8 @@ extension ScaledDotProductAttention {
     /// `O_j = softmax(S)·V_g`. `Q: m×(h·e)`, result `m×(h·e)`. Inference only (no backward).
     /// Rows go in blocks of 64, each multiplying only the positions its last row sees, which
     /// halves a long prompt's work above the diagonal; the heads are split over the BLAS
-    /// threads, each head's GEMMs on one thread.
+    /// threads, each head's GEMMs on one thread. One `Float` row (a decode step) runs as one
+    /// AVX-512 kernel for all heads where that build runs (`nn_attention_row_f32`).
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public func forward(queries: Matrix<Scalar>, cache: KeyValueCache<Scalar>) -> Matrix<Scalar> {
@@ -73,6 +75,10 @@ extension ScaledDotProductAttention {
         let blockRows = min(m, 64)
         let scale = 1 / Scalar(e).squareRoot()
         var output = Matrix<Scalar>.unsafeUninitialized(m, d)
+        if m == 1, Scalar.self == Float.self, FloatKernelBuild.best == .avx512 {
+            decodeRow(queries, cache: cache, scale: scale, into: &output)
+            return output
+        }
         var scores = Matrix<Scalar>.unsafeUninitialized(heads * blockRows, total)
         let threads = BLAS.threadCount
         Matrix.withUnsafeViews(of: [queries, cache.keys, cache.values]) { inputs in
@@ -101,5 +107,25 @@ extension ScaledDotProductAttention {
             }
         }
         return output
+    }
+
+    /// ``forward(queries:cache:)`` for one `Float` row in the AVX-512 kernel.
+    private func decodeRow(_ queries: Matrix<Scalar>, cache: KeyValueCache<Scalar>, scale: Scalar, into output: inout Matrix<Scalar>) {
+        let (total, e) = (cache.count, queries.columns / heads)
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: heads * total) { scores in
+            queries.withUnsafeBufferPointer { q in
+                cache.keys.withUnsafeBufferPointer { k in
+                    cache.values.withUnsafeBufferPointer { v in
+                        output.withUnsafeMutableBufferPointer { o in
+                            let float = { (p: UnsafeBufferPointer<Scalar>) in UnsafeRawPointer(p.baseAddress!).assumingMemoryBound(to: Float.self) }
+                            nn_attention_row_f32(
+                                FloatKernelBuild.avx512.c, float(q), heads, keyValueHeads, e, float(k), float(v), cache.width, total,
+                                unsafeBitCast(scale, to: Float.self), scores.baseAddress!,
+                                UnsafeMutableRawPointer(o.baseAddress!).assumingMemoryBound(to: Float.self))
+                        }
+                    }
+                }
+            }
+        }
     }
 }

@@ -58,8 +58,9 @@ var supportedPaths: [cqk_path] {
     [CQK_PATH_PORTABLE, CQK_PATH_AVX2, CQK_PATH_AVX512_VNNI].filter { cqk_path_supported($0) != 0 }
 }
 
-/// `(k, n)`: one block to SmolLM2's FFN width; activation row counts around the tile of four.
-let shapes: [(Int, Int)] = [(32, 1), (64, 2), (96, 3), (160, 4), (576, 5), (1536, 7), (64, 9)]
+/// `(k, n)`: one block to SmolLM2's FFN width; one activation row (the decode kernels) and row
+/// counts around the tile of four.
+let shapes: [(Int, Int)] = [(32, 1), (576, 1), (1536, 1), (64, 2), (96, 3), (160, 4), (576, 5), (1536, 7), (64, 9)]
 
 @Suite("Quantized products against naive Double loops")
 struct QuantizedProductTests {

@@ -1,5 +1,6 @@
 import Foundation
 import LinearAlgebra
+import LoRA
 @testable import LoRABench
 import Testing
 
@@ -17,7 +18,7 @@ struct LoRABenchmarkTests {
         #expect(grid.first == LoRABenchmarkCase(outFeatures: 768, inFeatures: 768, tokens: 1, rank: 4))
     }
 
-    @Test func runMeasuresEveryCase() {
+    @Test func runMeasuresEveryCase() throws {
         let cases = LoRABenchmarkCase.grid(sizes: [24], tokens: [1, 5], ranks: [2, 4])
         var seen: [Int] = []
         let report = LoRABenchmark(settings: Self.tiny).run(cases, threads: 1) { seen.append($0.rank) }
@@ -32,6 +33,12 @@ struct LoRABenchmarkTests {
                 result.rankUpdateMilliseconds, result.stackedMilliseconds,
             ]
             #expect(times.allSatisfy { $0 > 0 && $0.isFinite })
+            if AdapterMemoryFloor.isSupported {
+                let floor = try #require(result.adapterMemoryFloorMilliseconds)
+                #expect(floor > 0 && floor.isFinite && result.adapterCostOverMemoryFloor! > 0)
+            } else {
+                #expect(result.adapterMemoryFloorMilliseconds == nil)
+            }
             #expect(result.ratio > 0 && result.mergedFractionOfRaw > 0 && result.mergedGFLOPS > 0)
             #expect(result.ratioQuartiles.contains(result.ratio))
             #expect(result.stackedRatioQuartiles.contains(result.stackedRatio) && result.stackedRatio > 0)
@@ -54,6 +61,7 @@ struct LoRABenchmarkTests {
             "stacked_ms", "stacked_ratio", "stacked_ratio_quartiles",
         ]
         #expect(cases.count == 1)
+        #expect((cases[0]["adapter_memory_floor_ms"] != nil) == AdapterMemoryFloor.isSupported)
         for field in fields { #expect(cases[0][field] != nil, "missing \(field)") }
         #expect(cases[0]["d_out"] as? Int == 16 && cases[0]["rank"] as? Int == 2)
         let decoded = try JSONDecoder().decode(LoRABenchmarkReport.self, from: Data(report.json().utf8))
@@ -73,8 +81,8 @@ struct LoRABenchmarkTests {
             LoRABenchmarkCase.grid(sizes: [12, 20], tokens: [2], ranks: [1, 3]), threads: 1)
         let table = report.text()
         #expect(table.contains("1 BLAS thread "))
-        #expect(table.split(separator: "\n").count == 3 + 1 + 4)
-        #expect(table.contains("stacked ratio"))
+        #expect(table.split(separator: "\n").count == 4 + 1 + 4)
+        #expect(table.contains("stacked ratio") && table.contains("adapter/floor"))
         #expect(table.contains("20×20"))
         let svg = report.ratioFigure().svg()
         #expect(svg.hasPrefix("<svg") || svg.hasPrefix("<?xml"))

@@ -28,6 +28,14 @@ struct QuantizedMatrixTests {
         try BLAS.withThreadCount(2) {
             for _ in 0..<200 { #expect(w.multiply(x, activations: .float).maxAbsoluteDifference(expected) < 1e-4) }
         }
+        // One activation row (the decode kernels) over many pieces, the last one short.
+        let tall = randomQ8(rows: 2_049)
+        let row = x[rows: 0..<1]
+        var tallExpected = Matrix<Float>.zeros(1, 2_049)
+        Matrix.gemm(row, tall.dequantized(), transposeB: .transposed, into: &tallExpected)
+        try BLAS.withThreadCount(2) {
+            for _ in 0..<50 { #expect(tall.multiply(row, activations: .float).maxAbsoluteDifference(tallExpected) < 1e-4) }
+        }
         // Callers that find the helper busy run the whole product themselves.
         let reference = expected
         try await withThrowingTaskGroup(of: Float.self) { group in

@@ -34,6 +34,33 @@ struct CachedAttentionTests {
         }
     }
 
+    /// A decode step in `Float` (on AVX-512 the one-row kernel: grouped heads in registers, four
+    /// positions a pass) against the same step in `Double`, for head sizes it batches (64, 128),
+    /// runs one head at a time (48) or leaves to the portable loop (8), and cache lengths around
+    /// its four-position steps.
+    static func float(_ m: Matrix<Double>) -> Matrix<Float> {
+        Matrix(rows: m.rows, columns: m.columns, elements: m.elements.map { Float($0) })
+    }
+
+    @Test("one Float row over the cache equals the Double computation", arguments: [(9, 3, 64), (4, 2, 128), (5, 5, 48), (6, 2, 8)])
+    func floatDecodeRow(heads: Int, groups: Int, e: Int) {
+        var generator = SeededGenerator(seed: 21)
+        for total in [1, 2, 5, 67] {
+            let q = Matrix<Double>.randomNormal(rows: 1, columns: heads * e, using: &generator)
+            let k = Matrix<Double>.randomNormal(rows: total, columns: groups * e, using: &generator) * 2
+            let v = Matrix<Double>.randomNormal(rows: total, columns: groups * e, using: &generator)
+            var exact = KeyValueCache<Double>(capacity: total, width: groups * e)
+            exact.append(keys: k, values: v)
+            var cache = KeyValueCache<Float>(capacity: total + 3, width: groups * e)
+            cache.append(keys: Self.float(k), values: Self.float(v))
+            let expected = ScaledDotProductAttention<Double>(heads: heads, keyValueHeads: groups, isCausal: true)
+                .forward(queries: q, cache: exact)
+            let result = ScaledDotProductAttention<Float>(heads: heads, keyValueHeads: groups, isCausal: true)
+                .forward(queries: Self.float(q), cache: cache)
+            #expect(Matrix(rows: 1, columns: heads * e, elements: result.elements.map { Double($0) }).maxAbsoluteDifference(expected) < 1e-5, "h \(heads), g \(groups), e \(e), \(total) positions")
+        }
+    }
+
     @Test("appending keeps every row and grows past the capacity")
     func cacheGrowth() {
         let (_, k, v) = inputs(10)

@@ -23,6 +23,15 @@ void lowrank_update_f32(
     const float *x, ptrdiff_t ldx, const float *packed_a, const float *packed_b, float *t, ptrdiff_t ldt, float *y,
     ptrdiff_t ldy, ptrdiff_t n, ptrdiff_t k, ptrdiff_t r, ptrdiff_t d, int threads, lowrank_isa isa);
 
+/// The adapter path's memory traffic with none of its arithmetic: reads `X: n×k` (returning the
+/// sum of its elements) and reads and writes `Y: n×d` (`Y += addend`), split over the same row
+/// parts and threads as `lowrank_update_f32` for rank `r`, in the vectors of the build for `isa`
+/// (supported, as for `lowrank_update_f32`). Its time is the floor of the kernel's where memory
+/// bandwidth, not arithmetic, sets the pace (`lora bench`). x86-64 only, like the kernel.
+float lowrank_memory_floor_f32(
+    const float *x, ptrdiff_t ldx, float *y, ptrdiff_t ldy, ptrdiff_t n, ptrdiff_t k, ptrdiff_t r, ptrdiff_t d,
+    float addend, int threads, lowrank_isa isa);
+
 /// Whether the CPU has what the build for `isa` needs, by `__builtin_cpu_supports` (which counts
 /// a feature only when the OS saves its registers, XCR0): AVX2 and FMA; for AVX-512 also F, BW, DQ
 /// and VL.

@@ -18,7 +18,9 @@
 ///     with a float scale, then int8 dot products (AVX-512 VNNI `vpdpbusd`, AVX2 `vpmaddubsw`, or
 ///     portable C). Error bounded by the activation's rounding, see `cqk_quantize_rows_q8a`.
 ///   - `cqk_matmul_f32`: `x` in float; each weight block is dequantized to 32 floats in registers
-///     and multiplied with FMA (float accumulation).
+///     and multiplied with FMA (float accumulation). For one activation row (`n = 1`) the AVX-512
+///     build factors the block's scale and offset out, `Σ (d·q + m)·x = d·Σ q·x + m·Σ x`: the
+///     same sum up to rounding order.
 
 /// ggml's type numbers.
 typedef enum {
