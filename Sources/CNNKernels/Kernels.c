@@ -1,4 +1,4 @@
-// Element-wise Float kernels of NN: the GELU, the SiLU and softmax's exponentials. Swift compiles for
+// Element-wise Float kernels of NN: the GELU, the SiLU and softmax's row passes. Swift compiles for
 // the x86-64 baseline (SSE2, no FMA); each loop here is built again for AVX2+FMA and for AVX-512,
 // and the caller names the build to run (NN picks the widest the CPU and OS support), so it gets
 // 256- or 512-bit vectors and fused multiply-adds where the CPU has them (the gains:
@@ -98,6 +98,53 @@ static inline __attribute__((always_inline)) void shifted_exp_loop(float *x, ptr
     for (ptrdiff_t i = 0; i < count; i++) x[i] = exp_non_positive(x[i] - shift);
 }
 
+/// Row reductions in `LANES` independent partial results: the lanes map onto vector registers
+/// without reassociating anyone's sums (which the compiler may not do for floats), so a 256- or
+/// 512-bit build runs them at full width instead of one element per adder latency.
+#define LANES 16
+
+static inline __attribute__((always_inline)) float combine_sums(const float *lanes) {
+    float total = 0;
+    for (int l = 0; l < LANES; l++) total += lanes[l];
+    return total;
+}
+
+static inline __attribute__((always_inline)) float max_loop(const float *x, ptrdiff_t count) {
+    float lanes[LANES];
+    for (int l = 0; l < LANES; l++) lanes[l] = x[0];
+    ptrdiff_t j = 0;
+    for (; j + LANES <= count; j += LANES)
+        for (int l = 0; l < LANES; l++) lanes[l] = x[j + l] > lanes[l] ? x[j + l] : lanes[l];
+    float maximum = lanes[0];
+    for (int l = 1; l < LANES; l++) maximum = lanes[l] > maximum ? lanes[l] : maximum;
+    for (; j < count; j++) maximum = x[j] > maximum ? x[j] : maximum;
+    return maximum;
+}
+
+static inline __attribute__((always_inline)) float shifted_exp_sum_loop(float *x, ptrdiff_t count, float shift) {
+    float lanes[LANES] = {0};
+    ptrdiff_t j = 0;
+    for (; j + LANES <= count; j += LANES)
+        for (int l = 0; l < LANES; l++) {
+            x[j + l] = exp_non_positive(x[j + l] - shift);
+            lanes[l] += x[j + l];
+        }
+    for (; j < count; j++) {
+        x[j] = exp_non_positive(x[j] - shift);
+        lanes[0] += x[j];
+    }
+    return combine_sums(lanes);
+}
+
+static inline __attribute__((always_inline)) float dot_loop(const float *a, const float *b, ptrdiff_t count) {
+    float lanes[LANES] = {0};
+    ptrdiff_t j = 0;
+    for (; j + LANES <= count; j += LANES)
+        for (int l = 0; l < LANES; l++) lanes[l] += a[j + l] * b[j + l];
+    for (; j < count; j++) lanes[0] += a[j] * b[j];
+    return combine_sums(lanes);
+}
+
 int nn_build_supported(nn_build build) {
 #if defined(__x86_64__)
     // The compiler runtime sets a feature only when XCR0 says the OS saves its registers.
@@ -129,13 +176,26 @@ DEFINE_BUILDS(silu, (const float *x, float *y, float *slope, ptrdiff_t count), (
 DEFINE_BUILDS(shifted_exp, (float *x, ptrdiff_t count, float shift), (x, count, shift))
 #undef DEFINE_BUILDS
 
+/// As `DEFINE_BUILDS`, for a loop that returns a float.
+#define DEFINE_FLOAT_BUILDS(name, parameters, arguments)                                                     \
+    static __attribute__((target("avx2,fma"))) float name##_avx2_fma parameters { return name##_loop arguments; } \
+    static __attribute__((target("avx512f,avx512vl,avx512dq,avx512bw,avx2,fma"))) float name##_avx512          \
+        parameters {                                                                                          \
+        return name##_loop arguments;                                                                         \
+    }
+
+DEFINE_FLOAT_BUILDS(max, (const float *x, ptrdiff_t count), (x, count))
+DEFINE_FLOAT_BUILDS(shifted_exp_sum, (float *x, ptrdiff_t count, float shift), (x, count, shift))
+DEFINE_FLOAT_BUILDS(dot, (const float *a, const float *b, ptrdiff_t count), (a, b, count))
+#undef DEFINE_FLOAT_BUILDS
+
 /// Runs `name` in the build `build` names; traps on one the CPU lacks (callers check
 /// `nn_build_supported` first).
 #define DISPATCH(build, name, arguments)                                        \
     if (nn_build_supported(build)) switch (build) {                             \
-        case NN_BUILD_PORTABLE: name##_loop arguments; return;                  \
-        case NN_BUILD_AVX2_FMA: name##_avx2_fma arguments; return;              \
-        case NN_BUILD_AVX512: name##_avx512 arguments; return;                  \
+        case NN_BUILD_PORTABLE: return name##_loop arguments;                   \
+        case NN_BUILD_AVX2_FMA: return name##_avx2_fma arguments;               \
+        case NN_BUILD_AVX512: return name##_avx512 arguments;                   \
         }                                                                       \
     __builtin_trap()
 #else
@@ -154,4 +214,16 @@ void nn_shifted_exp_f32(nn_build build, float *x, ptrdiff_t count, float shift) 
 
 void nn_silu_f32(nn_build build, const float *x, float *y, float *slope, ptrdiff_t count) {
     DISPATCH(build, silu, (x, y, slope, count));
+}
+
+float nn_max_f32(nn_build build, const float *x, ptrdiff_t count) {
+    DISPATCH(build, max, (x, count));
+}
+
+float nn_shifted_exp_sum_f32(nn_build build, float *x, ptrdiff_t count, float shift) {
+    DISPATCH(build, shifted_exp_sum, (x, count, shift));
+}
+
+float nn_dot_f32(nn_build build, const float *a, const float *b, ptrdiff_t count) {
+    DISPATCH(build, dot, (a, b, count));
 }

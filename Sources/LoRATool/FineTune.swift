@@ -50,7 +50,8 @@ struct FineTune: ParsableCommand {
     var equalBudget = false
     @Flag(help: "Continue from OUT/checkpoint.") var resume = false
     @Flag(help: "Replace an existing adapter in OUT.") var force = false
-    @Option(help: "Data-parallel model replicas, one BLAS thread each.") var replicas = 1
+    @Option(help: "Data-parallel model replicas, one BLAS thread each (default: one per BLAS thread, at most one per 256 tokens of a batch; 1: one model on all BLAS threads).")
+    var replicas: Int?
     @OptionGroup var threads: ThreadsOption
     @OptionGroup var output: FormatOption
     @OptionGroup var plot: PlotOption
@@ -58,7 +59,7 @@ struct FineTune: ParsableCommand {
     @OptionGroup var progress: ProgressOption
 
     func validate() throws {
-        for (name, value) in [("--batch-size", batchSize), ("--accumulate", accumulate), ("--replicas", replicas)] where value < 1 {
+        for (name, value) in [("--batch-size", batchSize), ("--accumulate", accumulate), ("--replicas", replicas ?? 1)] where value < 1 {
             throw ValidationError("\(name) must be at least 1, got \(value)")
         }
         if context < 2 { throw ValidationError("--context must be at least 2, got \(context)") }

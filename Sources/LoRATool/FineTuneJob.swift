@@ -43,7 +43,7 @@ struct FineTuneInputs {
             steps: command.steps ?? max(1, sequences / (command.batchSize * command.accumulate)), batchSize: command.batchSize,
             context: command.context, accumulate: command.accumulate, learningRate: command.lr, weightDecay: command.weightDecay,
             warmupSteps: command.warmupSteps, decay: command.schedule, maxGradientNorm: command.clipNorm, seed: command.seed,
-            replicas: command.replicas)
+            replicas: command.replicas ?? TrainingOptions.defaultReplicas(batchSize: command.batchSize, sequenceLength: command.context))
     }
 
     /// The adapter configuration of the flags at `rank` on `targets`, as PEFT saves it for this model.

@@ -1,7 +1,7 @@
 internal import CNNKernels
 import LinearAlgebra
 
-/// The builds of NN's `Float` C kernels (GELU, SiLU, softmax's exponentials): one loop compiled
+/// The builds of NN's `Float` C kernels (GELU, SiLU, softmax's row passes): one loop compiled
 /// for the x86-64 baseline, for AVX2+FMA and for AVX-512. They compute the same polynomials;
 /// with fused multiply-adds the last bit can differ from the portable build's.
 enum FloatKernelBuild: CaseIterable, Sendable, CustomStringConvertible {
@@ -108,27 +108,62 @@ private func valuesAndSlopes(
     return (values, slopes)
 }
 
-/// `xⱼ ← e^{xⱼ − shift}` for `j < count`, every `xⱼ ≤ shift` (softmax's exponentials, shifted by
-/// the row's maximum). `Float` runs the C kernel `nn_shifted_exp_f32` (the GELU's polynomial
-/// `exp`, 1–2 ulp, ``FloatKernelBuild/best``) instead of one libm call per element; other scalars
-/// call libm.
+/// `maxⱼ xⱼ` for `j < count` (`count > 0`): the `Float` C kernel `nn_max_f32` in 16 lanes, a loop
+/// for other scalars.
 @inline(__always)
-func exponentiateShifted<Scalar: MatrixScalar>(_ x: UnsafeMutablePointer<Scalar>, count: Int, shift: Scalar) {
+func rowMaximum<Scalar: MatrixScalar>(_ x: UnsafePointer<Scalar>, count: Int) -> Scalar {
     if Scalar.self == Float.self {
-        nn_shifted_exp_f32(
-            FloatKernelBuild.best.c, UnsafeMutableRawPointer(x).assumingMemoryBound(to: Float.self), count,
-            unsafeBitCast(shift, to: Float.self))
-        return
+        let maximum = nn_max_f32(FloatKernelBuild.best.c, UnsafeRawPointer(x).assumingMemoryBound(to: Float.self), count)
+        return unsafeBitCast(maximum, to: Scalar.self)
     }
-    for j in 0..<count { x[j] = Scalar.exp(x[j] - shift) }
+    var maximum = x[0]
+    for j in 1..<count { maximum = max(maximum, x[j]) }
+    return maximum
 }
 
-/// The `Float` shifted exponentials `e^{xⱼ − shift}` in `build` (which must run here), for tests.
-func floatShiftedExponentials(_ x: [Float], shift: Float, build: FloatKernelBuild) -> [Float] {
+/// `xⱼ ← e^{xⱼ − shift}` for `j < count`, every `xⱼ ≤ shift`, returning `Σⱼ xⱼ` (softmax's
+/// exponentials, shifted by the row's maximum, and their normaliser). `Float` runs the C kernel
+/// `nn_shifted_exp_sum_f32` (the GELU's polynomial `exp`, 1–2 ulp, summed in 16 lanes in the same
+/// pass, ``FloatKernelBuild/best``) instead of one libm call per element; other scalars call libm
+/// and ``interleavedSum(_:_:)``.
+@inline(__always)
+func exponentiateShiftedSum<Scalar: MatrixScalar>(_ x: UnsafeMutablePointer<Scalar>, count: Int, shift: Scalar) -> Scalar {
+    if Scalar.self == Float.self {
+        let sum = nn_shifted_exp_sum_f32(
+            FloatKernelBuild.best.c, UnsafeMutableRawPointer(x).assumingMemoryBound(to: Float.self), count,
+            unsafeBitCast(shift, to: Float.self))
+        return unsafeBitCast(sum, to: Scalar.self)
+    }
+    for j in 0..<count { x[j] = Scalar.exp(x[j] - shift) }
+    return interleavedSum(count) { x[$0] }
+}
+
+/// `Σⱼ aⱼ·bⱼ` for `j < count`: the `Float` C kernel `nn_dot_f32` (16 partial sums), otherwise
+/// ``interleavedSum(_:_:)``.
+@inline(__always)
+func dotProduct<Scalar: MatrixScalar>(_ a: UnsafePointer<Scalar>, _ b: UnsafePointer<Scalar>, count: Int) -> Scalar {
+    if Scalar.self == Float.self {
+        let dot = nn_dot_f32(
+            FloatKernelBuild.best.c, UnsafeRawPointer(a).assumingMemoryBound(to: Float.self),
+            UnsafeRawPointer(b).assumingMemoryBound(to: Float.self), count)
+        return unsafeBitCast(dot, to: Scalar.self)
+    }
+    return interleavedSum(count) { a[$0] * b[$0] }
+}
+
+/// The `Float` shifted exponentials `e^{xⱼ − shift}` and their sum in `build` (which must run
+/// here), for tests.
+func floatShiftedExponentials(_ x: [Float], shift: Float, build: FloatKernelBuild) -> (values: [Float], sum: Float) {
     precondition(build.isSupported, "floatShiftedExponentials: the \(build) build does not run on this CPU")
     var values = x
-    values.withUnsafeMutableBufferPointer { nn_shifted_exp_f32(build.c, $0.baseAddress!, $0.count, shift) }
-    return values
+    let sum = values.withUnsafeMutableBufferPointer { nn_shifted_exp_sum_f32(build.c, $0.baseAddress!, $0.count, shift) }
+    return (values, sum)
+}
+
+/// The `Float` row maximum and dot product in `build` (which must run here), for tests.
+func floatMaximumAndDot(_ a: [Float], _ b: [Float], build: FloatKernelBuild) -> (maximum: Float, dot: Float) {
+    precondition(build.isSupported && a.count == b.count && !a.isEmpty, "floatMaximumAndDot: \(build), \(a.count) and \(b.count) elements")
+    return (nn_max_f32(build.c, a, a.count), nn_dot_f32(build.c, a, b, a.count))
 }
 
 /// The `Float` GELU kernel in `build` (which must run here), for tests.

@@ -74,11 +74,9 @@ private func softmaxNegativeLogLikelihood<Scalar: MatrixScalar>(
                         row.update(repeating: 0, count: v)
                         continue
                     }
-                    var maximum = row[0]
-                    for j in 1..<v { maximum = max(maximum, row[j]) }
+                    let maximum = rowMaximum(row, count: v)
                     let chosen = row[target]
-                    exponentiateShifted(row, count: v, shift: maximum)
-                    let sum = interleavedSum(v) { row[$0] }
+                    let sum = exponentiateShiftedSum(row, count: v, shift: maximum)
                     totals[i] = Double(Scalar.log(sum) + maximum - chosen)
                     let scale = gradientScale / sum
                     for j in 0..<v { row[j] *= scale }

@@ -106,7 +106,7 @@ public struct ScaledDotProductAttention<Scalar: MatrixScalar> {
                             let accumulate: Scalar = block.isFirstOfGroup ? 0 : 1
                             dS.gemm(dO, v, transposeB: .transposed)  // ∂P = ∂O·Vᵀ
                             block.keyValue(outputs[2]).gemm(p.readOnly, dO, transposeA: .transposed, beta: accumulate)  // ∂V += Pᵀ·∂O
-                            softmaxBackwardRows(probabilities: p.base, gradient: dS.base, size: t)
+                            softmaxBackwardRows(probabilities: p.base, gradient: dS.base, size: t, isCausal: isCausal)
                             block.query(outputs[0]).gemm(dS.readOnly, k, alpha: scale)  // ∂Q = ∂S·K/√e
                             block.keyValue(outputs[1]).gemm(dS.readOnly, q, transposeA: .transposed, alpha: scale, beta: accumulate)  // ∂K += ∂Sᵀ·Q/√e
                         }
@@ -169,21 +169,21 @@ private func softmaxRows<Scalar: MatrixScalar>(_ block: UnsafeMutablePointer<Sca
 /// `row[0..<visible] ← softmax(row[0..<visible])`, `row[visible..<count] ← 0` (the masked tail):
 /// one row of batched attention, or of attention over a key/value cache.
 func softmaxPrefix<Scalar: MatrixScalar>(_ row: UnsafeMutablePointer<Scalar>, visible: Int, count: Int) {
-    var maximum = row[0]
-    for j in 1..<visible { maximum = max(maximum, row[j]) }
-    exponentiateShifted(row, count: visible, shift: maximum)
-    let inverse = 1 / interleavedSum(visible) { row[$0] }
+    let maximum = rowMaximum(row, count: visible)
+    let inverse = 1 / exponentiateShiftedSum(row, count: visible, shift: maximum)
     for j in 0..<visible { row[j] *= inverse }
     for j in visible..<count { row[j] = 0 }
 }
 
-/// `∂S = P ⊙ (∂P − rowsum(∂P ⊙ P))` in place of `∂P`, for a `size×size` block.
+/// `∂S = P ⊙ (∂P − rowsum(∂P ⊙ P))` in place of `∂P`, for a `size×size` block; with a causal
+/// mask row `i` reads only its first `i + 1` entries (`P` is zero beyond them, and so is `∂S`).
 private func softmaxBackwardRows<Scalar: MatrixScalar>(
-    probabilities p: UnsafePointer<Scalar>, gradient g: UnsafeMutablePointer<Scalar>, size t: Int
+    probabilities p: UnsafePointer<Scalar>, gradient g: UnsafeMutablePointer<Scalar>, size t: Int, isCausal: Bool
 ) {
     for i in 0..<t {
-        var dot: Scalar = 0
-        for j in 0..<t { dot += p[i * t + j] * g[i * t + j] }
-        for j in 0..<t { g[i * t + j] = p[i * t + j] * (g[i * t + j] - dot) }
+        let (pRow, gRow, visible) = (p + i * t, g + i * t, isCausal ? i + 1 : t)
+        let dot = dotProduct(pRow, gRow, count: visible)
+        for j in 0..<visible { gRow[j] = pRow[j] * (gRow[j] - dot) }
+        for j in visible..<t { gRow[j] = 0 }
     }
 }

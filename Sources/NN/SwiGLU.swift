@@ -16,6 +16,8 @@ public final class SwiGLU<Scalar: MatrixScalar>: LinearLayerContainer, Layer {
     public private(set) var downProjection: any LinearLayer<Scalar>
     /// `G` and `U` from the last forward (`SiLU(G)` and `SiLU′(G)` are computed again in the
     /// backward: one exponential an element costs less than keeping two more `n×f` matrices).
+    /// The backward overwrites them with `∂G` and `∂U` (no fresh `n×f` pages), so it runs once per
+    /// forward.
     private var gate = Matrix<Scalar>.zeros(0, 0), up = Matrix<Scalar>.zeros(0, 0)
 
     /// The block from its three projections.
@@ -112,20 +114,19 @@ public final class SwiGLU<Scalar: MatrixScalar>: LinearLayerContainer, Layer {
     /// `(∂G, ∂U) = (∂H ⊙ U ⊙ SiLU′(G), ∂H ⊙ SiLU(G))`.
     private func hiddenGradients(_ hiddenGradient: Matrix<Scalar>) -> (Matrix<Scalar>, Matrix<Scalar>) {
         precondition(hiddenGradient.rows == up.rows && hiddenGradient.columns == up.columns,
-                     "SwiGLU.backward: ∂L/∂H \(hiddenGradient.shapeDescription), forward gave \(up.shapeDescription)")
-        var gateGradient = Matrix<Scalar>.unsafeUninitialized(up.rows, up.columns)
-        var upGradient = Matrix<Scalar>.unsafeUninitialized(up.rows, up.columns)
+                     "SwiGLU.backward: ∂L/∂H \(hiddenGradient.shapeDescription), forward gave \(up.shapeDescription) (one backward per forward)")
+        // ∂G and ∂U overwrite G and U, held only here once the layer lets go of them; each block
+        // reads its G into SiLU's scratch and its U before writing.
+        var (gateGradient, upGradient) = (gate, up)
+        (gate, up) = (.zeros(0, 0), .zeros(0, 0))
         hiddenGradient.withUnsafeBufferPointer { dh in
-            Matrix.withUnsafeViews(of: [gate, up]) { inputs in
-                let u = inputs[1].base
-                gateGradient.withUnsafeMutableBufferPointer { dg in
-                    upGradient.withUnsafeMutableBufferPointer { du in
-                        forEachSiLUBlock(UnsafeBufferPointer(start: inputs[0].base, count: dh.count)) { range, a, s in
-                            for i in range {
-                                let j = i - range.lowerBound
-                                dg[i] = dh[i] * u[i] * s[j]
-                                du[i] = dh[i] * a[j]
-                            }
+            gateGradient.withUnsafeMutableBufferPointer { g in
+                upGradient.withUnsafeMutableBufferPointer { u in
+                    forEachSiLUBlock(UnsafeBufferPointer(g)) { range, a, s in
+                        for i in range {
+                            let j = i - range.lowerBound
+                            g[i] = dh[i] * u[i] * s[j]
+                            u[i] = dh[i] * a[j]
                         }
                     }
                 }

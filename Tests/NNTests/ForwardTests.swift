@@ -77,22 +77,25 @@ struct ForwardTests {
         let count = 10_007
         let xs = (0..<count).map { Float(3 - 100 * Double($0) / Double(count - 1)) }  // shifted by 3
         var dispatched = xs
-        dispatched.withUnsafeMutableBufferPointer { exponentiateShifted($0.baseAddress!, count: count, shift: 3) }
+        let dispatchedSum = dispatched.withUnsafeMutableBufferPointer { exponentiateShiftedSum($0.baseAddress!, count: count, shift: 3) }
         let builds = FloatKernelBuild.allCases.filter(\.isSupported).map { floatShiftedExponentials(xs, shift: 3, build: $0) }
-        for values in [dispatched] + builds {
+        let referenceSum = xs.reduce(0.0) { $0 + Foundation.exp(Double($1 - 3)) }
+        for (values, sum) in [(dispatched, dispatchedSum)] + builds.map({ ($0.values, $0.sum) }) {
             var worst = 0.0
             for i in 0..<count where xs[i] - 3 >= -87 {
                 let reference = Foundation.exp(Double(xs[i] - 3))  // of the argument as Float rounds it
                 worst = max(worst, abs(Double(values[i]) - reference) / reference)
             }
             #expect(worst < 4e-7)
+            #expect(abs(Double(sum) - referenceSum) / referenceSum < 1e-5)
         }
     }
 
     /// Each vector build of the GELU, SiLU and shifted-exponential kernels against the portable
     /// build, on lengths that end in every kind of remainder (none, a partial 4-, 8- or 16-wide
     /// vector, scalars): within 4 ulp (fused multiply-adds round differently) or, for the GELU's and
-    /// SiLU's outputs of order 1, 4 ulp of 1 where they cancel to near 0, at every index.
+    /// SiLU's outputs of order 1, 4 ulp of 1 where they cancel to near 0, at every index; the row
+    /// maximum exactly, and the lane sums (exponentials, dot products) against a `Double` sum.
     @Test(arguments: FloatKernelBuild.allCases.filter { $0 != .portable && $0.isSupported })
     func kernelBuildsMatchThePortableBuild(build: FloatKernelBuild) {
         func close(_ a: [Float], _ b: [Float], _ what: String, floor: Float = 4 * Float.ulpOfOne) {
@@ -110,9 +113,19 @@ struct ForwardTests {
                 close(fast.slopes, portable.slopes, "\(name) n=\(count) slope")
             }
             let shifted = xs.map { $0 - 9 }
-            close(
-                floatShiftedExponentials(shifted, shift: 0, build: build),
-                floatShiftedExponentials(shifted, shift: 0, build: .portable), "exp n=\(count)", floor: 0)
+            let (fast, portable) = (floatShiftedExponentials(shifted, shift: 0, build: build),
+                                    floatShiftedExponentials(shifted, shift: 0, build: .portable))
+            close(fast.values, portable.values, "exp n=\(count)", floor: 0)
+            let expSum = portable.values.reduce(0.0) { $0 + Double($1) }
+            #expect(abs(Double(fast.sum) - expSum) <= 1e-6 * max(expSum, 1e-30), "\(build) exp sum n=\(count)")
+            guard count > 0 else { continue }
+            let ys = xs.reversed().map { $0 * 0.5 + 1 }
+            let (maximum, dot) = floatMaximumAndDot(xs, Array(ys), build: build)
+            #expect(maximum == xs.max()!, "\(build) max n=\(count)")
+            #expect(floatMaximumAndDot(xs, Array(ys), build: .portable).maximum == xs.max()!)
+            let dotReference = zip(xs, ys).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
+            let magnitude = zip(xs, ys).reduce(0.0) { $0 + abs(Double($1.0) * Double($1.1)) }
+            #expect(abs(Double(dot) - dotReference) <= 1e-6 * max(magnitude, 1), "\(build) dot n=\(count)")
         }
     }
 

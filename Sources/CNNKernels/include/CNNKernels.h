@@ -29,6 +29,16 @@ void nn_shifted_exp_f32(nn_build build, float *x, ptrdiff_t count, float shift);
 /// `i < count`, `σ = 1/(1 + e^{−x})` by the polynomial `exp` of the GELU.
 void nn_silu_f32(nn_build build, const float *x, float *y, float *slope, ptrdiff_t count);
 
+/// `max_i x[i]` for `0 < count` (a softmax row's shift), in 16 lanes.
+float nn_max_f32(nn_build build, const float *x, ptrdiff_t count);
+
+/// `nn_shifted_exp_f32` returning `Σ_i x[i]` summed in 16 lanes (the row's normaliser, in the
+/// same pass).
+float nn_shifted_exp_sum_f32(nn_build build, float *x, ptrdiff_t count, float shift);
+
+/// `Σ_i a[i]·b[i]` for `i < count`, in 16 lanes.
+float nn_dot_f32(nn_build build, const float *a, const float *b, ptrdiff_t count);
+
 /// Attention of one query row over `count ≥ 1` cached positions (a decode step): for head
 /// `j < heads` of group `g = j / (heads/groups)`, with `q_j = q[j·e ..< (j+1)·e]` and
 /// `K_g[t] = keys[t·ld + g·e ..< +e]`, `V_g[t]` alike,
