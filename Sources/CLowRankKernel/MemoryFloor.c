@@ -58,17 +58,24 @@ static void memory_part(void *context, int part) {
     job->sums[part] = job->isa == LOWRANK_ISA_AVX512 ? pass_avx512(job, first, last) : pass_avx2_fma(job, first, last);
 }
 
+#endif
+
 float lowrank_memory_floor_f32(
     const float *x, ptrdiff_t ldx, float *y, ptrdiff_t ldy, ptrdiff_t n, ptrdiff_t k, ptrdiff_t r, ptrdiff_t d,
     float addend, int threads, lowrank_isa isa
 ) {
-    if (!lowrank_isa_supported(isa)) __builtin_trap();  // callers check lowrank_isa_supported(isa) first
-    int parts = lowrank_update_parts(n, k, r, d, threads);
-    if (parts > MAX_PARTS) parts = MAX_PARTS;
-    struct memory_job job = {x, y, ldx, ldy, n, k, d, addend, isa, parts, {0}};
-    lowrank_run_parts(memory_part, &job, parts);
-    float total = 0;
-    for (int part = 0; part < parts; part++) total += job.sums[part];
-    return total;
-}
+#if defined(__x86_64__)
+    if (lowrank_isa_supported(isa)) {
+        int parts = lowrank_update_parts(n, k, r, d, threads);
+        if (parts > MAX_PARTS) parts = MAX_PARTS;
+        struct memory_job job = {x, y, ldx, ldy, n, k, d, addend, isa, parts, {0}};
+        lowrank_run_parts(memory_part, &job, parts);
+        float total = 0;
+        for (int part = 0; part < parts; part++) total += job.sums[part];
+        return total;
+    }
+#else
+    (void)x, (void)ldx, (void)y, (void)ldy, (void)n, (void)k, (void)r, (void)d, (void)addend, (void)threads, (void)isa;
 #endif
+    __builtin_trap();  // callers check lowrank_isa_supported(isa) first
+}

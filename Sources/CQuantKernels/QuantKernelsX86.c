@@ -267,8 +267,8 @@ AVX2 INLINE void f32_rows_avx2(cqk_weight_type type, const void *w, ptrdiff_t bl
 // index's low four bits, so the low nibble needs no mask). Four rows go per pass so each load of
 // `x` serves four blocks; a row's running sum has one FMA per block, and four rows give the FMA
 // unit four independent chains. A pass's rows are adjacent in memory, so it reads one stream; the
-// hardware prefetcher alone kept too few lines in flight for it (a one-thread harness streaming
-// 100 MB: 4.7 GB/s, with the lines `PREFETCH_BYTES` ahead requested too 7–8 GB/s).
+// hardware prefetcher alone kept too few lines in flight for it, so the lines `PREFETCH_BYTES`
+// ahead are requested too (docs/PERFORMANCE.md, "Decoding").
 enum { VECTOR_ROWS = 4, PREFETCH_BYTES = 4096, LINE = 64 };
 
 // Requests the lines `PREFETCH_BYTES` past the bytes block `t` of a pass over rows from `rows` reads.
