@@ -143,6 +143,11 @@ struct GGUFHeader {
         }
         let (bytes, overflow) = (elements / type.blockSize).multipliedReportingOverflow(by: type.bytesPerBlock)
         guard !overflow else { throw invalid("overflow: the byte size exceeds \(Int.max)") }
+        // A zero dimension elsewhere makes the tensor empty, but a row's byte size is still
+        // used to locate rows, so it must be representable too.
+        guard !(rowLength / type.blockSize).multipliedReportingOverflow(by: type.bytesPerBlock).overflow else {
+            throw invalid("overflow: a row's byte size exceeds \(Int.max)")
+        }
         return (dimensions.map { Int($0) }, elements, bytes)
     }
 

@@ -196,6 +196,10 @@ struct GGUFMalformedTests {
             Issue.record("expected invalidDimensions for a byte size overflow"); return
         }
         #expect(bytes.contains("byte size"))
+        // Empty (a zero dimension), yet its rows would be 2⁶⁴ bytes long.
+        #expect(oneTensor([1 << 62, 0], type: f32)
+                == .invalidDimensions(file: file, tensor: "w", dimensions: [1 << 62, 0],
+                                      reason: "overflow: a row's byte size exceeds \(Int.max)"))
         #expect(oneTensor([33, 2], type: q4_0)
                 == .invalidDimensions(file: file, tensor: "w", dimensions: [33, 2], reason: "ne[0] = 33 is not a multiple of Q4_0's block size 32"))
         // Whole blocks overall (2 × 48 = 96 elements) but not along a row.
