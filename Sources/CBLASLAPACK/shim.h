@@ -32,3 +32,20 @@ static inline int lorakit_cpuid(unsigned int leaf, unsigned int subleaf, unsigne
 }
 static inline unsigned long long lorakit_xgetbv0(void) { return 0; }
 #endif
+
+// The allocator's thresholds, for FreedMemoryReuse (LinearAlgebra): glibc's `mallopt`. Where the C
+// library has no such thresholds, nothing is changed and 0 is returned.
+#if defined(__has_include) && __has_include(<malloc.h>)
+#include <malloc.h>
+#endif
+#if defined(M_MMAP_THRESHOLD) && defined(M_TRIM_THRESHOLD)
+/// `mallopt(M_MMAP_THRESHOLD, largest_block)` and `mallopt(M_TRIM_THRESHOLD, heap_top)`: 1 when both took.
+static inline int lorakit_keep_freed_blocks(int largest_block, int heap_top) {
+    return mallopt(M_MMAP_THRESHOLD, largest_block) == 1 && mallopt(M_TRIM_THRESHOLD, heap_top) == 1;
+}
+#else
+static inline int lorakit_keep_freed_blocks(int largest_block, int heap_top) {
+    (void)largest_block; (void)heap_top;
+    return 0;
+}
+#endif

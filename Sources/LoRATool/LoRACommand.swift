@@ -22,10 +22,11 @@ struct LoRACommand: ParsableCommand {
     )
 
     /// ArgumentParser's `main`, after restarting with the recommended BLAS core if due
-    /// (BLASCoreFix.swift), with the temporaries of interrupted writes removed and errors made
-    /// plain before they are printed.
+    /// (BLASCoreFix.swift) and telling the allocator to keep freed blocks (``FreedMemoryReuse``),
+    /// with the temporaries of interrupted writes removed and errors made plain before they are printed.
     static func main() {
         let arguments = BLASCoreFix.prepare()
+        FreedMemoryReuse.keepFreedBlocks()
         TemporaryFiles.removeOnInterrupt()
         let command: ParsableCommand
         do {
