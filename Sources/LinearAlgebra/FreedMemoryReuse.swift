@@ -1,8 +1,7 @@
 internal import CBLASLAPACK
 import Foundation
 
-/// Whether the C allocator keeps large freed blocks for reuse instead of giving them back to the
-/// kernel.
+/// Large freed blocks kept by the C allocator for reuse, instead of given back to the kernel.
 ///
 /// glibc serves a block of at least `M_MMAP_THRESHOLD` bytes (128 KiB, raised as such blocks are
 /// freed) with its own `mmap` and unmaps it at `free`, and it trims the heap's free top past
@@ -15,7 +14,7 @@ import Foundation
 public enum FreedMemoryReuse {
     /// Whether the environment sets either threshold (`MALLOC_MMAP_THRESHOLD_`,
     /// `MALLOC_TRIM_THRESHOLD_`, or `GLIBC_TUNABLES` naming `glibc.malloc.mmap_threshold` or
-    /// `glibc.malloc.trim_threshold`): the user's choice, which ``keepFreedBlocks(upTo:heapTop:)`` keeps.
+    /// `glibc.malloc.trim_threshold`): the user's choice, which ``keepFreedBlocks(upTo:heapTop:environment:)`` keeps.
     public static func userSetsThresholds(_ environment: [String: String]) -> Bool {
         environment["MALLOC_MMAP_THRESHOLD_"] != nil || environment["MALLOC_TRIM_THRESHOLD_"] != nil
             || ["malloc.mmap_threshold", "malloc.trim_threshold"].contains { environment["GLIBC_TUNABLES"]?.contains($0) == true }

@@ -6,6 +6,16 @@ import Foundation
 import LoRAKit
 import Testing
 
+@Test func atTheMachinesSpeed() {
+    // readme:begin
+    FreedMemoryReuse.keepFreedBlocks()                  // freed blocks ≤ 256 MiB stay mapped (glibc)
+    if let warning = BLAS.diagnostic { print(warning) } // one line when OpenBLAS chose slower kernels
+    let blas = BLAS.configuration                       // version, chosen and recommended core, threads
+    // readme:end
+    #expect(blas.threads == BLAS.threadCount)
+    #expect(BLAS.diagnostic == nil || blas.chosenCoreIsWorse)
+}
+
 @Test func analyseAMatrix() throws {
     // readme:begin
     var rng = SeededGenerator(seed: 42)
