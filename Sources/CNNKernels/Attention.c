@@ -1,6 +1,6 @@
 // Attention of one query row over a key/value cache (a decode step), head by head: scores, the
-// softmax's shifted exponentials (nn_shifted_exp_f32), then the exponentials' weighted sum of
-// the value rows, divided by their sum once at the end. The AVX-512 build keeps a head's query
+// softmax's shifted exponentials and their sum (nn_shifted_exp_sum_f32), then the exponentials'
+// weighted sum of the value rows, divided by their sum once at the end. The AVX-512 build keeps a head's query
 // and its output in registers (head sizes that are multiples of 16 up to 128); the portable loop
 // is its reference and serves the other builds. The heads of a group go together, so its keys
 // and values (`count` rows of `e` floats, strided) are read once for all of them: that traffic,
@@ -21,13 +21,10 @@ static void attention_row_portable(const float *q, ptrdiff_t heads, ptrdiff_t gr
             s[t] = scale * dot;
             maximum = t == 0 || s[t] > maximum ? s[t] : maximum;
         }
-        nn_shifted_exp_f32(NN_BUILD_PORTABLE, s, count, maximum);
-        float sum = 0;
+        const float sum = nn_shifted_exp_sum_f32(NN_BUILD_PORTABLE, s, count, maximum);
         for (ptrdiff_t i = 0; i < e; i++) o[i] = 0;
-        for (ptrdiff_t t = 0; t < count; t++) {
-            sum += s[t];
+        for (ptrdiff_t t = 0; t < count; t++)
             for (ptrdiff_t i = 0; i < e; i++) o[i] += s[t] * v[t * ld + i];
-        }
         for (ptrdiff_t i = 0; i < e; i++) o[i] /= sum;
     }
 }
@@ -94,12 +91,7 @@ AVX512 static inline __attribute__((always_inline)) void attention_heads_avx512(
             maximum[h] = score > maximum[h] ? score : maximum[h];
         }
     for (int h = 0; h < nh; h++) {
-        float *row = s + h * count;
-        nn_shifted_exp_f32(NN_BUILD_AVX512, row, count, maximum[h]);
-        __m512 sums = _mm512_setzero_ps();
-        for (t = 0; t + 16 <= count; t += 16) sums = _mm512_add_ps(sums, _mm512_loadu_ps(row + t));
-        sum[h] = _mm512_reduce_add_ps(sums);
-        for (; t < count; t++) sum[h] += row[t];
+        sum[h] = nn_shifted_exp_sum_f32(NN_BUILD_AVX512, s + h * count, count, maximum[h]);
         for (int i = 0; i < nv; i++) acc[h][i] = _mm512_setzero_ps();
     }
     for (t = 0; t < count; t++) {

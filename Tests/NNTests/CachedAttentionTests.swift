@@ -34,14 +34,14 @@ struct CachedAttentionTests {
         }
     }
 
-    /// A decode step in `Float` (on AVX-512 the one-row kernel: grouped heads in registers, four
-    /// positions a pass) against the same step in `Double`, for head sizes it batches (64, 128),
-    /// runs one head at a time (48) or leaves to the portable loop (8), and cache lengths around
-    /// its four-position steps.
     static func float(_ m: Matrix<Double>) -> Matrix<Float> {
         Matrix(rows: m.rows, columns: m.columns, elements: m.elements.map { Float($0) })
     }
 
+    /// A decode step in `Float` (on AVX-512 the one-row kernel: grouped heads in registers, four
+    /// positions a pass) against the same step in `Double`, for head sizes it batches (64, 128),
+    /// runs one head at a time (48) or leaves to the portable loop (8), and cache lengths around
+    /// its four-position steps.
     @Test("one Float row over the cache equals the Double computation", arguments: [(9, 3, 64), (4, 2, 128), (5, 5, 48), (6, 2, 8)])
     func floatDecodeRow(heads: Int, groups: Int, e: Int) {
         var generator = SeededGenerator(seed: 21)
